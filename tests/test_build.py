@@ -1,0 +1,75 @@
+"""The book builds from scratch with warnings as errors, and the HTML is
+self-contained: every equation number once, MathJax served from the build,
+no asset from another host."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, toc_files
+
+pytestmark = pytest.mark.build
+
+
+@pytest.fixture(scope="module")
+def html(tmp_path_factory) -> Path:
+    """A clean build (warnings of unchanged pages are only reported by one)."""
+    out = tmp_path_factory.mktemp("book")
+    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
+    assert jb, "jupyter-book is not installed (it is in requirements.txt)"
+    result = subprocess.run(
+        [jb, "build", str(ROOT), "--path-output", str(out), "-W", "--keep-going"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
+    return out / "_build" / "html"
+
+
+def pages(html: Path) -> dict[str, str]:
+    return {str(p.relative_to(html)): p.read_text(encoding="utf-8") for p in html.rglob("*.html")}
+
+
+def test_every_toc_file_is_built(html):
+    for name in toc_files():
+        assert (html / f"{name}.html").exists(), f"{name}.html missing"
+
+
+def test_each_equation_number_shown_once(html):
+    text = "\n".join(pages(html).values())
+    numbers = [int(n) for n in re.findall(r"\\tag\{4\.5\.(\d+)\}", text)]
+    assert numbers, "no tagged equation in the book"
+    doubled = sorted({n for n in numbers if numbers.count(n) > 1})
+    assert not doubled, f"equations shown more than once: {doubled}"
+    # Sphinx adds its own "(1)" number only to labelled math; ours carry none.
+    assert "<span class=\"eqno\">" not in text, "Sphinx numbered a display equation"
+
+
+def test_mathjax_is_served_from_the_build(html):
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").exists()
+    assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+    for name, text in pages(html).items():
+        if "class=\"math" in text:
+            assert re.search(r'<script[^>]*src="[./]*_static/mathjax/tex-chtml\.js"', text), name
+
+
+def test_no_asset_from_another_host(html):
+    remote = re.compile(r'<(?:script|link|img|iframe)\b[^>]*(?:src|href)="(?:https?:)?//', re.IGNORECASE)
+    for name, text in pages(html).items():
+        for tag in re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", text, re.IGNORECASE):
+            if remote.match(tag) and 'rel="canonical"' not in tag:
+                pytest.fail(f"{name} loads {tag} from another host")
+
+
+def test_proof_headings_read_as_the_text_numbers_them(html):
+    text = pages(html)["chapters/451_language_modelling.html"]
+    assert '<span class="caption-number">Definition </span>4.5.1 (' in text
+    assert '<span class="caption-number">Theorem </span>4.5.1 (' in text
+    assert not re.search(r"caption-number\">(Definition|Theorem) \d+ </span>", text), "a second counter"
+    assert not re.search(r"caption-number\">(\w+) </span>\1", text), "a doubled word"
