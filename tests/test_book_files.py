@@ -27,8 +27,11 @@ def test_layout():
 def test_torch_bounds_admit_the_pinned_cpu_wheel():
     from packaging.requirements import Requirement
 
-    reqs = [Requirement(line) for line in (ROOT / "requirements.txt").read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
+    reqs = [
+        Requirement(line)
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     torch_req = next(r for r in reqs if r.name == "torch")
     pinned = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("TORCH_SPEC"))
     version = pinned.split("==")[1].strip()

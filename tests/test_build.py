@@ -48,14 +48,14 @@ def test_each_equation_number_shown_once(html):
     doubled = sorted({n for n in numbers if numbers.count(n) > 1})
     assert not doubled, f"equations shown more than once: {doubled}"
     # Sphinx adds its own "(1)" number only to labelled math; ours carry none.
-    assert "<span class=\"eqno\">" not in text, "Sphinx numbered a display equation"
+    assert '<span class="eqno">' not in text, "Sphinx numbered a display equation"
 
 
 def test_mathjax_is_served_from_the_build(html):
     assert (html / "_static" / "mathjax" / "tex-chtml.js").exists()
     assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
     for name, text in pages(html).items():
-        if "class=\"math" in text:
+        if 'class="math' in text:
             assert re.search(r'<script[^>]*src="[./]*_static/mathjax/tex-chtml\.js"', text), name
 
 

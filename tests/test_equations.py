@@ -101,7 +101,7 @@ def test_chapter_shows_and_verifies_its_equations(sub):
         for cell in cells:
             assert cell.execution_count is not None, f"a verifies-4.5.{n} cell was never executed"
             assert not any(o.output_type == "error" for o in cell.outputs), f"a verifies-4.5.{n} cell stores an error"
-            assert ends_in_assertion(cell.source), f"a verifies-4.5.{n} cell does not end in an assertion:\n{cell.source}"
+            assert ends_in_assertion(cell.source), f"a verifies-4.5.{n} cell must end in an assertion:\n{cell.source}"
 
 
 @pytest.mark.parametrize("sub", sorted(CHAPTERS))

@@ -335,10 +335,18 @@ def test_lm_loss_rejects_mask_of_wrong_shape():
 
 
 @pytest.mark.parametrize("dtype", [torch.int64, torch.float32, torch.uint8], ids=str)
-def test_lm_loss_rejects_non_bool_mask(dtype):
+def test_lm_loss_accepts_a_zero_one_mask(dtype):
+    logits, targets = _logits_targets(shape=(2, 5))
+    bool_mask = torch.tensor([[True, False, True, True, False], [False, False, True, True, True]])
+    expected = lm_loss(logits, targets, mask=bool_mask)
+    assert torch.equal(lm_loss(logits, targets, mask=bool_mask.to(dtype)), expected)
+
+
+@pytest.mark.parametrize("value", [2, -1, 0.5])
+def test_lm_loss_rejects_a_mask_that_is_not_zero_one(value):
     logits, targets = _logits_targets(shape=(2, 5))
     with pytest.raises(ValueError, match="mask"):
-        lm_loss(logits, targets, mask=torch.ones(2, 5, dtype=dtype))
+        lm_loss(logits, targets, mask=torch.full((2, 5), value))
 
 
 def test_lm_loss_rejects_logits_targets_mismatch():

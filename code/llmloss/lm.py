@@ -69,8 +69,8 @@ def lm_loss(
 ) -> torch.Tensor:
     """Negative log-likelihood of the counted tokens: eqs. (4.5.2), (4.5.4), (4.5.5).
 
-    logits: ``(..., T, V)``; targets: ``(..., T)``; mask: bool ``(..., T)``,
-    True where a token counts (all when ``None``). Positions whose target is
+    logits: ``(..., T, V)``; targets: ``(..., T)``; mask: ``(..., T)``, bool
+    or 0/1, True (1) where a token counts (all when ``None``). Positions whose target is
     ``ignore_index`` never count.
 
     - ``"sum"``: eq. (4.5.2) (eq. (4.5.4) when the mask drops the prefix);
@@ -85,7 +85,9 @@ def lm_loss(
         if mask.shape != targets.shape:
             raise ValueError(f"mask must have the shape of targets {tuple(targets.shape)}, got {tuple(mask.shape)}")
         if mask.dtype != torch.bool:
-            raise ValueError(f"mask must be a bool tensor, got dtype {mask.dtype}")
+            if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
+                raise ValueError("mask must be bool or hold only 0 and 1 (the M_t of eq. (4.5.5))")
+            mask = mask != 0
         counted = counted & mask
     safe_targets = torch.where(counted, targets, torch.zeros_like(targets))
     nll = -token_log_probs(logits, safe_targets)
