@@ -57,19 +57,23 @@ def markdown(nb) -> str:
     return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
 
 
-def ends_in_assertion(source: str) -> bool:
-    """The cell's last statement is an assert or a call to a check function."""
-    body = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
-    if not body.body:
-        return False
-    last = body.body[-1]
-    if isinstance(last, ast.Assert):
+def _is_assertion(stmt: ast.stmt) -> bool:
+    """An assert, a call to a check function, or a loop/block whose last statement is one."""
+    if isinstance(stmt, ast.Assert):
         return True
-    if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
-        func = last.value.func
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        func = stmt.value.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
         return name.startswith(("check", "assert", "gradcheck"))
+    if isinstance(stmt, (ast.For, ast.While, ast.With)):
+        return bool(stmt.body) and _is_assertion(stmt.body[-1])
     return False
+
+
+def ends_in_assertion(source: str) -> bool:
+    """The cell's last statement is an assertion (see ``_is_assertion``)."""
+    body = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
+    return bool(body.body) and _is_assertion(body.body[-1])
 
 
 def test_toc_lists_chapters():
