@@ -157,3 +157,13 @@ def test_check_true_fails_on_false(capsys, condition):
 def test_check_true_rejects_multi_element_tensor():
     with pytest.raises(ValueError, match="one element"):
         check_true("claim", torch.tensor([True, True]))
+
+
+def test_check_identity_compares_matrices_elementwise(capsys):
+    x = sympy.Symbol("x")
+    check_identity("matrix", sympy.Matrix([(x + 1) ** 2, sympy.sin(x) ** 2]), [x**2 + 2 * x + 1, 1 - sympy.cos(x) ** 2])
+    assert "proved symbolically" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="matrix"):
+        check_identity("matrix", [x, x], [x, x + 1])
+    with pytest.raises(ValueError, match="shape"):
+        check_identity("matrix", [x, x], [x])

@@ -443,7 +443,12 @@ def test_prefix_loss_mask_counts_exactly_the_tokens_after_the_prefix(prefix_len,
     torch.testing.assert_close(got, by_hand, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize(("prefix_len", "seq_len"), [(0, 5), (6, 5), (-1, 5)])
+def test_prefix_loss_mask_without_prefix_counts_everything():
+    assert prefix_loss_mask(0, 5).all()
+    assert torch.equal(prefix_loss_mask(0, 5), prefix_loss_mask(1, 5))
+
+
+@pytest.mark.parametrize(("prefix_len", "seq_len"), [(6, 5), (-1, 5)])
 def test_prefix_loss_mask_rejects_bad_prefix(prefix_len, seq_len):
     with pytest.raises(ValueError, match="prefix_len"):
         prefix_loss_mask(prefix_len, seq_len)

@@ -41,12 +41,20 @@ def check_close(claim: str, actual, expected, *, tol: float) -> None:
 
 
 def check_identity(claim: str, lhs, rhs) -> None:
-    """Assert that two SymPy expressions are identically equal.
+    """Assert that two SymPy expressions (or matrices, lists of expressions of
+    one shape) are identically equal.
 
     Prints ``"<claim>: proved symbolically (SymPy)"``.
     """
-    difference = sympy.simplify(sympy.sympify(lhs) - sympy.sympify(rhs))
-    assert difference == 0, f"{claim}: lhs - rhs simplifies to {difference}, not 0"
+    if isinstance(lhs, (list, tuple, sympy.MatrixBase)) or isinstance(rhs, (list, tuple, sympy.MatrixBase)):
+        left, right = sympy.Matrix(lhs), sympy.Matrix(rhs)
+        if left.shape != right.shape:
+            raise ValueError(f"lhs has shape {left.shape} but rhs has {right.shape}")
+        differences = [sympy.simplify(d) for d in left - right]
+    else:
+        differences = [sympy.simplify(sympy.sympify(lhs) - sympy.sympify(rhs))]
+    nonzero = [d for d in differences if d != 0]
+    assert not nonzero, f"{claim}: lhs - rhs simplifies to {nonzero[0]}, not 0"
     print(f"{claim}: proved symbolically (SymPy)")
 
 

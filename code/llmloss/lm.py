@@ -123,7 +123,8 @@ def prefix_loss_mask(prefix_len: int, seq_len: int, device: torch.device | str |
 
     With the targets of ``next_token_targets``, position t scores token t+1
     (0-based), so the targets x_{K+1}..x_L are those of positions K-1..L-2.
+    ``prefix_len = 0`` (no prefix) counts every position.
     """
-    if not 1 <= prefix_len <= seq_len:
-        raise ValueError(f"prefix_len must lie in [1, seq_len={seq_len}], got {prefix_len}")
-    return torch.arange(seq_len, device=device) >= prefix_len - 1
+    if not 0 <= prefix_len <= seq_len:
+        raise ValueError(f"prefix_len must lie in [0, seq_len={seq_len}], got {prefix_len}")
+    return torch.arange(seq_len, device=device) >= max(prefix_len - 1, 0)
