@@ -1,0 +1,219 @@
+"""RLHF losses, section 4.5.4: eqs. (4.5.14)-(4.5.20).
+
+Supervised fine-tuning, eq. (4.5.13), needs no helper of its own: it is
+``llmloss.lm.lm_loss`` with the prompt's targets masked out
+(``llmloss.lm.prefix_loss_mask``).
+
+Policies over a finite action (response) set are probability tensors whose
+entries along ``dim`` sum to 1; rewards have the same shape. Everything that
+involves ``exp(r / beta)`` is computed in log space, so rewards of any finite
+size give finite results.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+REDUCTIONS = ("mean", "sum", "none")
+SIMPLEX_TOL = 1e-5
+"""How far the entries of a policy may sum away from 1 along ``dim``."""
+
+
+# ---------------------------------------------------------------- input checks
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _check_float(name: str, x) -> None:
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise ValueError(f"{name} must be a floating tensor, got {type(x).__name__} {getattr(x, 'dtype', '')}")
+
+
+def _check_same_shape(**tensors: torch.Tensor) -> None:
+    names = list(tensors)
+    first = tensors[names[0]]
+    for name in names[1:]:
+        if tensors[name].shape != first.shape:
+            raise ValueError(
+                f"{name} must have the shape of {names[0]} {tuple(first.shape)}, got {tuple(tensors[name].shape)}"
+            )
+
+
+def _check_beta(beta) -> None:
+    if isinstance(beta, torch.Tensor):
+        if beta.numel() != 1:
+            raise ValueError(f"beta must be a scalar, got shape {tuple(beta.shape)}")
+        beta = beta.item()
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)):
+        raise ValueError(f"beta must be a positive number, got {type(beta).__name__}")
+    if not (beta > 0 and beta < float("inf")):
+        raise ValueError(f"beta must be positive and finite, got {beta}")
+
+
+def _check_dim(dim: int, x: torch.Tensor) -> None:
+    if x.dim() == 0 or not -x.dim() <= dim < x.dim():
+        raise ValueError(f"dim={dim} is out of range for a tensor of shape {tuple(x.shape)}")
+
+
+def _check_distribution(name: str, p: torch.Tensor, dim: int) -> None:
+    """Non-negative entries summing to 1 (within ``SIMPLEX_TOL``) along ``dim``."""
+    _check_float(name, p)
+    _check_dim(dim, p)
+    if p.shape[dim] == 0:
+        raise ValueError(f"{name} must have at least one action along dim={dim}")
+    if not bool(torch.isfinite(p).all()):
+        raise ValueError(f"{name} must be finite")
+    if bool((p < 0).any()):
+        raise ValueError(f"{name} has negative entries; a policy must be a probability distribution")
+    if p.numel() and bool(((p.sum(dim) - 1).abs() > SIMPLEX_TOL).any()):
+        raise ValueError(f"{name} must sum to 1 along dim={dim} (tolerance {SIMPLEX_TOL:g})")
+
+
+def _policy_inputs(pi_ref, reward, beta, dim) -> None:
+    _check_distribution("pi_ref", pi_ref, dim)
+    _check_float("reward", reward)
+    _check_same_shape(pi_ref=pi_ref, reward=reward)
+    _check_beta(beta)
+
+
+def _reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
+    if reduction == "none":
+        return values
+    total = values.sum()
+    if reduction == "sum":
+        return total
+    return total / max(values.numel(), 1)
+
+
+# ---------------------------------------------------------------- reward model
+
+
+def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Reward-model loss, eq. (4.5.14): ``-log sigmoid(r+ - r-)``.
+
+    r_chosen, r_rejected: ``(...)`` rewards of the preferred and the rejected
+    response, same shape. Computed with ``logsigmoid``, so reward gaps of any
+    finite size (1e4 and beyond) give a finite loss and gradient. ``"mean"`` of
+    no pairs is 0.
+    """
+    _check_reduction(reduction)
+    _check_float("r_chosen", r_chosen)
+    _check_float("r_rejected", r_rejected)
+    _check_same_shape(r_chosen=r_chosen, r_rejected=r_rejected)
+    return _reduce(-F.logsigmoid(r_chosen - r_rejected), reduction)
+
+
+# ---------------------------------------------------------------- KL-regularised objective and its optimum
+
+
+def kl_regularized_objective(
+    pi: torch.Tensor, pi_ref: torch.Tensor, reward: torch.Tensor, beta: float, dim: int = -1
+) -> torch.Tensor:
+    """KL-regularised objective of one prompt, eq. (4.5.17).
+
+    ``sum_y pi(y) r(y) - beta * sum_y pi(y) log(pi(y) / pi_ref(y))``.
+
+    pi, pi_ref: policies ``(..., A, ...)``, distributions along ``dim``;
+    reward: same shape. Returns the shape with ``dim`` removed. Uses
+    ``0 log 0 = 0`` (``xlogy``); it is ``-inf`` where ``pi`` puts mass on an
+    action that ``pi_ref`` excludes (the KL divergence is infinite there).
+    """
+    _check_distribution("pi", pi, dim)
+    _policy_inputs(pi_ref, reward, beta, dim)
+    _check_same_shape(pi=pi, pi_ref=pi_ref)
+    kl = (torch.xlogy(pi, pi) - torch.xlogy(pi, pi_ref)).sum(dim)
+    return (pi * reward).sum(dim) - beta * kl
+
+
+def log_partition(pi_ref: torch.Tensor, reward: torch.Tensor, beta: float, dim: int = -1) -> torch.Tensor:
+    """log Z of eq. (4.5.19): ``log sum_y pi_ref(y) exp(r(y) / beta)``.
+
+    pi_ref: ``(..., A, ...)`` distribution along ``dim``; reward: same shape.
+    Returns the shape with ``dim`` removed, by ``logsumexp`` (finite for
+    ``r / beta`` of 1e4; actions with ``pi_ref = 0`` contribute nothing).
+    ``beta * log_partition`` is the optimal value of eq. (4.5.17).
+    """
+    _policy_inputs(pi_ref, reward, beta, dim)
+    return torch.logsumexp(torch.log(pi_ref) + reward / beta, dim=dim)
+
+
+def log_optimal_policy(pi_ref: torch.Tensor, reward: torch.Tensor, beta: float, dim: int = -1) -> torch.Tensor:
+    """log pi*, eq. (4.5.19): ``log pi_ref(y) + r(y) / beta - log Z``.
+
+    Same shapes as ``pi_ref``; ``-inf`` exactly where ``pi_ref = 0``.
+    """
+    _policy_inputs(pi_ref, reward, beta, dim)
+    return torch.log_softmax(torch.log(pi_ref) + reward / beta, dim=dim)
+
+
+def optimal_policy(pi_ref: torch.Tensor, reward: torch.Tensor, beta: float, dim: int = -1) -> torch.Tensor:
+    """Optimal KL-regularised policy, eq. (4.5.18): ``pi_ref exp(r / beta) / Z``.
+
+    pi_ref: ``(..., A, ...)`` distribution along ``dim``; reward: same shape;
+    beta > 0. Returns a distribution of the same shape, computed in log space
+    (a softmax of ``log pi_ref + r / beta``): finite for ``r / beta`` of 1e4,
+    and 0 for actions with ``pi_ref = 0``.
+    """
+    return log_optimal_policy(pi_ref, reward, beta, dim).exp()
+
+
+# ---------------------------------------------------------------- PPO
+
+
+def ppo_clip_loss(
+    logp_new: torch.Tensor,
+    logp_old: torch.Tensor,
+    advantages: torch.Tensor,
+    clip_eps: float = 0.2,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Negated clipped surrogate of PPO, eq. (4.5.20).
+
+    ``-min(rho A, clip(rho, 1 - eps, 1 + eps) A)`` with the ratio
+    ``rho = exp(logp_new - logp_old)``. logp_new: ``(...)`` log-probabilities of
+    the sampled actions under the current policy (carries the gradient);
+    logp_old: same shape, under the policy that *sampled* them; advantages:
+    same shape. A zero advantage gives a zero term (also for an overflowing
+    ratio). ``"mean"`` of no samples is 0.
+    """
+    _check_reduction(reduction)
+    for name, x in (("logp_new", logp_new), ("logp_old", logp_old), ("advantages", advantages)):
+        _check_float(name, x)
+    _check_same_shape(logp_new=logp_new, logp_old=logp_old, advantages=advantages)
+    if isinstance(clip_eps, bool) or not isinstance(clip_eps, (int, float)) or not clip_eps >= 0:
+        raise ValueError(f"clip_eps must be a number >= 0, got {clip_eps!r}")
+    ratio = torch.exp(logp_new - logp_old)
+    unclipped = ratio * advantages
+    clipped = ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages
+    surrogate = torch.minimum(unclipped, clipped)
+    surrogate = torch.where(advantages == 0, torch.zeros_like(surrogate), surrogate)
+    return _reduce(-surrogate, reduction)
+
+
+class KLEstimates(NamedTuple):
+    """Per-sample estimators of KL(pi || pi_ref) from samples of pi."""
+
+    k1: torch.Tensor
+    k2: torch.Tensor
+    k3: torch.Tensor
+
+
+def kl_estimators(logp: torch.Tensor, logp_ref: torch.Tensor) -> KLEstimates:
+    """Schulman's estimators of KL(pi || pi_ref), the penalty of eqs. (4.5.15)-(4.5.17).
+
+    logp, logp_ref: ``(...)`` log pi(y) and log pi_ref(y) of samples y ~ pi.
+    With ``log w = logp_ref - logp`` (w = pi_ref / pi), per sample:
+    ``k1 = -log w`` (unbiased), ``k2 = (log w)^2 / 2`` (biased, small variance),
+    ``k3 = (w - 1) - log w`` (unbiased, >= 0, computed with ``expm1``).
+    """
+    _check_float("logp", logp)
+    _check_float("logp_ref", logp_ref)
+    _check_same_shape(logp=logp, logp_ref=logp_ref)
+    log_w = logp_ref - logp
+    return KLEstimates(k1=-log_w, k2=0.5 * log_w.square(), k3=torch.expm1(log_w) - log_w)
