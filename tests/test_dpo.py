@@ -1,0 +1,278 @@
+"""Tests of llmloss.dpo: sequence log-probs, the DPO loss, the implicit reward,
+InfoNCE and IPO (section 4.5.5, eqs. (4.5.21)-(4.5.26))."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from llmloss.dpo import dpo_loss, implicit_reward, info_nce_loss, ipo_loss, log_ratio_margin, sequence_logps
+
+F64 = torch.float64
+
+
+def _four(n=5, seed=0, dtype=F64, scale=3.0):
+    g = torch.Generator().manual_seed(seed)
+    return [scale * torch.randn(n, generator=g, dtype=dtype) for _ in range(4)]
+
+
+# ---------------------------------------------------------------- sequence_logps
+
+
+def test_sequence_logps_is_masked_sum_of_log_softmax():
+    g = torch.Generator().manual_seed(1)
+    logits = torch.randn(3, 4, 6, generator=g, dtype=F64)
+    labels = torch.randint(0, 6, (3, 4), generator=g)
+    mask = torch.tensor([[0, 1, 1, 1], [1, 1, 0, 0], [0, 0, 0, 1]], dtype=torch.bool)
+    out = sequence_logps(logits, labels, mask)
+    expected = torch.stack(
+        [sum(torch.log_softmax(logits[b, t], -1)[labels[b, t]] for t in range(4) if mask[b, t]) for b in range(3)]
+    )
+    assert out.shape == (3,)
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-13)
+
+
+def test_sequence_logps_ignores_labels_outside_mask_and_accepts_01_mask():
+    g = torch.Generator().manual_seed(2)
+    logits = torch.randn(2, 3, 5, generator=g, dtype=F64)
+    labels = torch.tensor([[-100, 2, 4], [1, -100, -100]])
+    mask = torch.tensor([[0, 1, 1], [1, 0, 0]])
+    out = sequence_logps(logits, labels, mask)
+    manual = torch.tensor(
+        [
+            torch.log_softmax(logits[0, 1], -1)[2] + torch.log_softmax(logits[0, 2], -1)[4],
+            torch.log_softmax(logits[1, 0], -1)[1],
+        ],
+        dtype=F64,
+    )
+    torch.testing.assert_close(out, manual, rtol=0, atol=1e-13)
+
+
+def test_sequence_logps_empty_mask_is_zero_with_zero_gradient():
+    logits = torch.randn(2, 3, 4, dtype=F64, requires_grad=True)
+    out = sequence_logps(logits, torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.bool))
+    assert torch.equal(out, torch.zeros(2, dtype=F64))
+    out.sum().backward()
+    assert torch.equal(logits.grad, torch.zeros_like(logits))
+
+
+def test_sequence_logps_extreme_logits_finite():
+    logits = torch.tensor([[[1e4, -1e4, 0.0]]], dtype=torch.float32)
+    out = sequence_logps(logits, torch.tensor([[1]]), torch.tensor([[True]]))
+    assert torch.isfinite(out).all() and out.item() == pytest.approx(-2e4, rel=1e-6)
+
+
+def test_sequence_logps_gradcheck():
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(2, 3, 4, generator=g, dtype=F64, requires_grad=True)
+    labels = torch.randint(0, 4, (2, 3), generator=g)
+    mask = torch.tensor([[1, 1, 0], [0, 1, 1]], dtype=torch.bool)
+    assert torch.autograd.gradcheck(lambda z: sequence_logps(z, labels, mask), (logits,))
+
+
+# ---------------------------------------------------------------- dpo_loss
+
+
+def test_dpo_loss_against_one_line_formula():
+    pc, pr, rc, rr = _four()
+    beta = 0.7
+    expected = torch.log1p(torch.exp(-beta * ((pc - rc) - (pr - rr))))
+    torch.testing.assert_close(dpo_loss(pc, pr, rc, rr, beta=beta, reduction="none"), expected, rtol=1e-13, atol=0)
+    torch.testing.assert_close(dpo_loss(pc, pr, rc, rr, beta=beta), expected.mean(), rtol=1e-13, atol=0)
+    torch.testing.assert_close(dpo_loss(pc, pr, rc, rr, beta=beta, reduction="sum"), expected.sum())
+
+
+def test_dpo_loss_hand_value():
+    # h = (-1 - -2) - (-3 - -1) = 1 + 2 = 3; beta = 0.5 -> log(1 + e^{-1.5})
+    val = dpo_loss(
+        torch.tensor([-1.0], dtype=F64),
+        torch.tensor([-3.0], dtype=F64),
+        torch.tensor([-2.0], dtype=F64),
+        torch.tensor([-1.0], dtype=F64),
+        beta=0.5,
+    )
+    assert val.item() == pytest.approx(math.log1p(math.exp(-1.5)), rel=1e-14)
+
+
+def test_dpo_loss_is_log2_at_reference():
+    pc, pr, _, _ = _four(seed=4)
+    out = dpo_loss(pc, pr, pc.clone(), pr.clone(), beta=0.3, reduction="none")
+    torch.testing.assert_close(out, torch.full_like(out, math.log(2)), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_dpo_loss_stable_for_huge_gaps(dtype):
+    zero = torch.zeros(2, dtype=dtype)
+    pc = torch.tensor([1e5, -1e5], dtype=dtype)
+    out = dpo_loss(pc, zero, zero, zero, beta=1.0, reduction="none")
+    assert out.dtype == dtype and torch.isfinite(out).all()
+    assert out[0].item() == 0.0
+    assert out[1].item() == pytest.approx(1e5, rel=1e-6)
+    x = pc.clone().requires_grad_()
+    dpo_loss(x, zero, zero, zero, beta=1.0, reduction="sum").backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_dpo_loss_equals_bce_with_logits():
+    pc, pr, rc, rr = _four(seed=5)
+    h = log_ratio_margin(pc, pr, rc, rr)
+    bce = F.binary_cross_entropy_with_logits(0.2 * h, torch.ones_like(h))
+    torch.testing.assert_close(dpo_loss(pc, pr, rc, rr, beta=0.2), bce, rtol=1e-13, atol=0)
+
+
+def test_dpo_loss_gradcheck():
+    tensors = [t.requires_grad_() for t in _four(n=4, seed=6)]
+    assert torch.autograd.gradcheck(lambda *x: dpo_loss(*x, beta=0.4), tensors)
+
+
+def test_dpo_loss_empty_batch_is_zero():
+    e = torch.zeros(0, dtype=F64)
+    assert dpo_loss(e, e, e, e).item() == 0.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.floats(-50, 50, allow_nan=False),
+    beta=st.floats(0.01, 5.0),
+)
+def test_dpo_loss_below_log2_iff_positive_margin(h, beta):
+    z = torch.zeros(1, dtype=F64)
+    loss = dpo_loss(torch.tensor([h], dtype=F64), z, z, z, beta=beta)
+    assert loss.item() >= 0
+    if beta * h > 1e-9:
+        assert loss.item() < math.log(2)
+    elif beta * h < -1e-9:
+        assert loss.item() > math.log(2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shift=st.floats(-20, 20), seed=st.integers(0, 1000))
+def test_dpo_loss_invariant_to_common_shift_of_policy_logps(shift, seed):
+    pc, pr, rc, rr = _four(seed=seed)
+    torch.testing.assert_close(
+        dpo_loss(pc + shift, pr + shift, rc, rr, reduction="none"),
+        dpo_loss(pc, pr, rc, rr, reduction="none"),
+        rtol=1e-9,
+        atol=1e-9,
+    )
+
+
+# ---------------------------------------------------------------- implicit reward, InfoNCE, IPO
+
+
+def test_implicit_reward_and_dpo_as_bradley_terry():
+    pc, pr, rc, rr = _four(seed=7)
+    beta = 0.25
+    rw_c, rw_r = implicit_reward(pc, rc, beta), implicit_reward(pr, rr, beta)
+    torch.testing.assert_close(rw_c, beta * (pc - rc))
+    torch.testing.assert_close(
+        dpo_loss(pc, pr, rc, rr, beta=beta, reduction="none"), -F.logsigmoid(rw_c - rw_r), rtol=1e-13, atol=0
+    )
+
+
+def test_info_nce_matches_cross_entropy_and_gradient():
+    g = torch.Generator().manual_seed(8)
+    s = torch.randn(4, 5, generator=g, dtype=F64, requires_grad=True)
+    t = torch.tensor([0, 3, 4, 1])
+    tau = 0.5
+    loss = info_nce_loss(s, t, reduction="sum", temperature=tau)
+    torch.testing.assert_close(loss, F.cross_entropy(s / tau, t, reduction="sum"))
+    loss.backward()
+    expected = (torch.softmax(s.detach() / tau, -1) - F.one_hot(t, 5).to(F64)) / tau
+    torch.testing.assert_close(s.grad, expected, rtol=0, atol=1e-14)
+
+
+def test_dpo_is_two_way_info_nce():
+    pc, pr, rc, rr = _four(seed=9)
+    beta = 0.3
+    scores = torch.stack([implicit_reward(pc, rc, beta), implicit_reward(pr, rr, beta)], dim=-1)
+    torch.testing.assert_close(
+        info_nce_loss(scores, torch.zeros(5, dtype=torch.long), reduction="none"),
+        dpo_loss(pc, pr, rc, rr, beta=beta, reduction="none"),
+        rtol=1e-13,
+        atol=1e-15,
+    )
+
+
+def test_info_nce_extreme_scores_finite():
+    s = torch.tensor([[1e5, -1e5, 0.0]], dtype=torch.float32)
+    out = info_nce_loss(s, torch.tensor([1]))
+    assert torch.isfinite(out) and out.item() == pytest.approx(2e5, rel=1e-6)
+
+
+def test_ipo_loss_value_and_minimum():
+    z = torch.zeros(3, dtype=F64)
+    beta = 0.25
+    h = torch.tensor([0.0, 2.0, 5.0], dtype=F64)
+    torch.testing.assert_close(ipo_loss(h, z, z, z, beta=beta, reduction="none"), (h - 2.0) ** 2)
+    assert ipo_loss(torch.tensor([2.0], dtype=F64), z[:1], z[:1], z[:1], beta=beta).item() == 0.0
+
+
+def test_ipo_loss_gradcheck():
+    tensors = [t.requires_grad_() for t in _four(n=3, seed=10)]
+    assert torch.autograd.gradcheck(lambda *x: ipo_loss(*x, beta=0.5, reduction="sum"), tensors)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("fn", [dpo_loss, ipo_loss])
+@pytest.mark.parametrize("beta", [0.0, -1.0, float("nan"), float("inf")])
+def test_bad_beta(fn, beta):
+    with pytest.raises(ValueError, match="beta"):
+        fn(*_four(), beta=beta)
+
+
+def test_implicit_reward_bad_beta():
+    with pytest.raises(ValueError, match="beta"):
+        implicit_reward(torch.zeros(2), torch.zeros(2), 0.0)
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_dpo_shape_mismatch_names_argument(which):
+    names = ["policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps"]
+    tensors = _four()
+    tensors[which] = torch.zeros(4, dtype=F64)
+    expected = names[which] if which else names[1]
+    with pytest.raises(ValueError, match=expected):
+        dpo_loss(*tensors)
+
+
+def test_implicit_reward_shape_mismatch():
+    with pytest.raises(ValueError, match="ref_logps"):
+        implicit_reward(torch.zeros(3), torch.zeros(2), 0.1)
+
+
+@pytest.mark.parametrize("fn", [dpo_loss, ipo_loss])
+def test_bad_reduction(fn):
+    with pytest.raises(ValueError, match="reduction"):
+        fn(*_four(), reduction="avg")
+
+
+def test_info_nce_bad_input():
+    s = torch.zeros(2, 3)
+    with pytest.raises(ValueError, match="reduction"):
+        info_nce_loss(s, torch.tensor([0, 1]), reduction="avg")
+    with pytest.raises(ValueError, match="targets"):
+        info_nce_loss(s, torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match="targets"):
+        info_nce_loss(s, torch.tensor([0]))
+    with pytest.raises(ValueError, match="scores"):
+        info_nce_loss(torch.zeros(3), torch.tensor([0]))
+    with pytest.raises(ValueError, match="temperature"):
+        info_nce_loss(s, torch.tensor([0, 1]), temperature=0.0)
+
+
+def test_sequence_logps_bad_input():
+    logits = torch.zeros(2, 3, 4)
+    with pytest.raises(ValueError, match="mask"):
+        sequence_logps(logits, torch.zeros(2, 3, dtype=torch.long), torch.ones(2, 2, dtype=torch.bool))
+    with pytest.raises(ValueError, match="labels"):
+        sequence_logps(logits, torch.zeros(2, 2, dtype=torch.long), torch.ones(2, 2, dtype=torch.bool))
+    with pytest.raises(ValueError, match="mask"):
+        sequence_logps(logits, torch.zeros(2, 3, dtype=torch.long), torch.full((2, 3), 2))
+    with pytest.raises(ValueError, match="logits"):
+        sequence_logps(torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.long), torch.ones(2, 3, dtype=torch.bool))
