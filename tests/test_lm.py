@@ -452,3 +452,15 @@ def test_prefix_loss_mask_without_prefix_counts_everything():
 def test_prefix_loss_mask_rejects_bad_prefix(prefix_len, seq_len):
     with pytest.raises(ValueError, match="prefix_len"):
         prefix_loss_mask(prefix_len, seq_len)
+
+
+def test_apply_reduction_follows_pytorch_and_gives_zero_for_no_item():
+    from llmloss.lm import apply_reduction
+
+    values = torch.tensor([1.0, 2.0, 6.0], dtype=torch.float64)
+    assert apply_reduction(values, "sum").item() == 9.0
+    assert apply_reduction(values, "mean").item() == 3.0
+    assert apply_reduction(values, "none") is values
+    assert apply_reduction(torch.zeros(0), "mean").item() == 0.0
+    with pytest.raises(ValueError, match="reduction"):
+        apply_reduction(values, "max")

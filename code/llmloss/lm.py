@@ -14,9 +14,26 @@ IGNORE_INDEX = -100
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(reduction: str) -> None:
+def check_reduction(reduction: str) -> None:
+    """Raise ``ValueError`` unless ``reduction`` is "mean", "sum" or "none"."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def apply_reduction(values: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Reduce per-item losses the PyTorch way; the mean of no item is 0, not NaN.
+
+    The book's one convention for every loss helper: "sum" adds, "mean" divides
+    the sum by the number of items, "none" returns ``values`` unchanged.
+    """
+    check_reduction(reduction)
+    if reduction == "none":
+        return values
+    total = values.sum()
+    return total if reduction == "sum" else total / max(values.numel(), 1)
+
+
+_check_reduction = check_reduction
 
 
 def _check_logits_targets(logits: torch.Tensor, targets: torch.Tensor) -> None:
@@ -78,7 +95,7 @@ def lm_loss(
       0, with a zero gradient, when no token counts;
     - ``"none"``: per-token values ``(..., T)``, 0 where a token does not count.
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     _check_logits_targets(logits, targets)
     counted = targets != ignore_index
     if mask is not None:
