@@ -276,3 +276,55 @@ def test_sequence_logps_bad_input():
         sequence_logps(logits, torch.zeros(2, 3, dtype=torch.long), torch.full((2, 3), 2))
     with pytest.raises(ValueError, match="logits"):
         sequence_logps(torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.long), torch.ones(2, 3, dtype=torch.bool))
+
+
+# ---------------------------------------------------------------- added in review
+
+
+def test_sequence_logps_matches_cross_entropy_with_ignore_index():
+    # independent reference: PyTorch's own cross-entropy, -100 outside the completion, summed per sequence
+    g = torch.Generator().manual_seed(11)
+    logits = torch.randn(4, 7, 9, generator=g, dtype=F64)
+    labels = torch.randint(0, 9, (4, 7), generator=g)
+    mask = torch.rand(4, 7, generator=g) < 0.6
+    mask[3] = False
+    ce = F.cross_entropy(logits.transpose(1, 2), labels.masked_fill(~mask, -100), reduction="none")
+    torch.testing.assert_close(sequence_logps(logits, labels, mask), -ce.sum(-1), rtol=0, atol=1e-12)
+
+
+def test_sequence_logps_sum_not_mean_over_tokens():
+    # a completion twice as long, same per-token log-prob, has twice the log-prob
+    logits = torch.zeros(2, 4, 3, dtype=F64)  # uniform: every token log(1/3)
+    labels = torch.zeros(2, 4, dtype=torch.long)
+    mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]], dtype=torch.bool)
+    torch.testing.assert_close(sequence_logps(logits, labels, mask), torch.tensor([2, 4], dtype=F64) * -math.log(3))
+
+
+def test_sequence_logps_bad_labels_named():
+    logits = torch.zeros(1, 2, 3)
+    mask = torch.tensor([[True, False]])
+    with pytest.raises(ValueError, match="labels"):
+        sequence_logps(logits, torch.tensor([[-100, 0]]), mask)  # -100 where the mask is True
+    with pytest.raises(ValueError, match="labels"):
+        sequence_logps(logits, torch.tensor([[3, 0]]), mask)  # id >= vocabulary size
+    with pytest.raises(ValueError, match="labels"):
+        sequence_logps(logits, torch.zeros(1, 2), mask)  # float labels
+
+
+@pytest.mark.parametrize("fn", [dpo_loss, ipo_loss])
+def test_bool_beta_rejected(fn):
+    with pytest.raises(ValueError, match="beta"):
+        fn(*_four(), beta=True)
+
+
+def test_ipo_shape_mismatch_names_argument():
+    t = _four()
+    with pytest.raises(ValueError, match="ref_rejected_logps"):
+        ipo_loss(t[0], t[1], t[2], torch.zeros(3, dtype=F64))
+
+
+def test_dpo_loss_result_keeps_dtype_and_reduction_none_shape():
+    for dtype in (torch.float32, F64):
+        t = _four(n=3, dtype=dtype)
+        assert dpo_loss(*t, reduction="none").shape == (3,)
+        assert dpo_loss(*t).dtype == dtype and dpo_loss(*t).dim() == 0

@@ -33,7 +33,7 @@ def _check_beta(beta: float) -> None:
         if beta.numel() != 1:
             raise ValueError(f"beta must be a positive scalar, got a tensor of shape {tuple(beta.shape)}")
         beta = beta.item()
-    if not (isinstance(beta, (int, float)) and math.isfinite(beta) and beta > 0):
+    if isinstance(beta, bool) or not (isinstance(beta, (int, float)) and math.isfinite(beta) and beta > 0):
         raise ValueError(f"beta must be a finite number > 0, got {beta!r}")
 
 
@@ -76,10 +76,15 @@ def sequence_logps(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tenso
         raise ValueError(f"labels {tuple(labels.shape)} and mask {tuple(mask.shape)} must have one shape")
     if labels.shape != logits.shape[:-1]:
         raise ValueError(f"labels must have shape (batch, T) = {tuple(logits.shape[:-1])}, got {tuple(labels.shape)}")
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise ValueError(f"labels must hold integer token ids, got dtype {labels.dtype}")
     if mask.dtype != torch.bool:
         if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
             raise ValueError("mask must be bool or hold only 0 and 1")
         mask = mask != 0
+    vocab = logits.shape[-1]
+    if bool(((labels < 0) | (labels >= vocab))[mask].any()):
+        raise ValueError(f"labels must lie in [0, {vocab}) wherever mask is True (anything, e.g. -100, elsewhere)")
     safe_labels = torch.where(mask, labels, torch.zeros_like(labels))
     # contiguous(): log_softmax is ~100x slower on stride-0 (expanded) logits; a no-op otherwise
     token_lp = token_log_probs(logits.contiguous(), safe_labels)
@@ -155,7 +160,9 @@ def info_nce_loss(
         raise ValueError(f"targets must have shape (batch,) = ({scores.shape[0]},), got {tuple(targets.shape)}")
     if targets.numel() and (targets.min() < 0 or targets.max() >= scores.shape[1]):
         raise ValueError(f"targets must lie in [0, {scores.shape[1]}), got [{targets.min()}, {targets.max()}]")
-    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+    if isinstance(temperature, bool) or not (
+        isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0
+    ):
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
     log_p = F.log_softmax(scores / temperature, dim=-1)
     return _reduce(-log_p.gather(-1, targets.long().unsqueeze(-1)).squeeze(-1), reduction)
