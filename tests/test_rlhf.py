@@ -201,8 +201,12 @@ def test_policy_bad_input():
             f(q, _t(1.0, 2.0, 3.0), 1.0)
         with pytest.raises(ValueError, match="dim"):
             f(q, r, 1.0, dim=3)
-    with pytest.raises(ValueError, match="pi"):
+    with pytest.raises(ValueError, match="^pi must sum to 1"):
         kl_regularized_objective(_t(0.7, 0.7), q, r, 1.0)
+    with pytest.raises(ValueError, match="^pi has negative entries"):
+        kl_regularized_objective(_t(1.2, -0.2), q, r, 1.0)
+    with pytest.raises(ValueError, match="^pi_ref must have the shape of pi"):
+        kl_regularized_objective(_t(0.2, 0.3, 0.5), _t(0.5, 0.5), r, 1.0)
     with pytest.raises(ValueError, match="pi_ref"):
         kl_regularized_objective(q, _t(0.2, 0.3), r, 1.0)
     with pytest.raises(ValueError, match="pi_ref"):
@@ -213,6 +217,17 @@ def test_policy_bad_input():
         kl_regularized_objective(q, q, r, torch.ones(2))
     # within the tolerance is accepted
     optimal_policy(_t(0.5, 0.5 + SIMPLEX_TOL / 10), r, 1.0)
+
+
+def test_tensor_beta_does_not_broadcast():
+    q, r = _t(0.2, 0.3, 0.5), _t(1.0, -1.0, 0.5)
+    for beta in (torch.tensor(0.7, dtype=D), torch.tensor([0.7], dtype=D), torch.tensor([[0.7]], dtype=D)):
+        assert optimal_policy(q, r, beta).shape == (3,)
+        assert log_partition(q, r, beta).shape == ()
+        assert kl_regularized_objective(q, q, r, beta).shape == ()
+        assert torch.allclose(optimal_policy(q, r, beta), optimal_policy(q, r, 0.7), atol=1e-15)
+    with pytest.raises(ValueError, match="beta"):
+        optimal_policy(q, r, torch.tensor([-0.7]))
 
 
 # ---------------------------------------------------------------- ppo_clip_loss
@@ -313,10 +328,25 @@ def test_kl_estimators_exact_expectations():
     assert (k.k3 >= 0).all()
 
 
-def test_kl_estimators_small_ratio_precision():
-    # for log w = 1e-10, k3 ~ (log w)^2 / 2 = 5e-21: expm1 keeps it
-    k = kl_estimators(_t(0.0), _t(1e-10))
-    assert k.k3.item() == pytest.approx(5e-21, rel=1e-6)
+def test_kl_estimators_k3_full_precision():
+    # k3 = exp(u) - 1 - u against 50-digit mpmath, across the series/expm1 switch at abs(u) = 1e-2;
+    # a plain expm1(u) - u is off by ~7e-7 (relative) at u = 1e-10.
+    import mpmath
+
+    mpmath.mp.dps = 50
+    us = [1e-10, -1e-10, 3e-8, -2e-6, 1e-4, 9.9e-3, -9.9e-3, 1.01e-2, -1.01e-2, 0.3, -2.0, 5.0, -40.0]
+    k3 = kl_estimators(torch.zeros(len(us), dtype=D), _t(*us)).k3
+    for u, got in zip(us, k3.tolist(), strict=True):
+        exact = float(mpmath.expm1(mpmath.mpf(u)) - mpmath.mpf(u))
+        assert got == pytest.approx(exact, rel=1e-13), u
+    assert kl_estimators(_t(0.0), _t(0.0)).k3.item() == 0.0
+
+
+def test_kl_estimators_gradcheck():
+    # gradients through both branches of k3 (series near w = 1, expm1 elsewhere)
+    lp = _t(-1.2, -0.7, -0.3, -2.0).requires_grad_()
+    lr = (lp.detach() + _t(1e-3, -4e-3, 0.5, -1.5)).requires_grad_()
+    assert torch.autograd.gradcheck(lambda a, b: torch.stack(list(kl_estimators(a, b))), (lp, lr))
 
 
 def test_kl_estimators_bad_input():
