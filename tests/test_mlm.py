@@ -109,6 +109,9 @@ def test_bert_mask_80_10_10_statistics():
         ({"vocab_size": 0}, "vocab_size"),
         ({"special_tokens_mask": torch.zeros(3, dtype=torch.bool)}, "special_tokens_mask"),
         ({"special_tokens_mask": torch.full((2, 4), 2)}, "special_tokens_mask"),
+        ({"special_tokens_mask": [[False] * 4] * 2}, "special_tokens_mask"),
+        ({"mask_prob": "high"}, "mask_prob"),
+        ({"mask_prob": float("nan")}, "mask_prob"),
     ],
 )
 def test_bert_mask_bad_input(kwargs, match):
@@ -186,6 +189,25 @@ def test_sample_spans_are_contiguous_and_cover_the_mask():
     assert sum(stop - start for start, stop in spans) >= 90
 
 
+def test_sample_spans_first_span_length_distribution():
+    """Independent reference: the first span starts uniformly and is cut only by the sequence end,
+    so its length is min(l, T - s) with l ~ truncated Geo(0.2) on 1..10; each frequency within 5 binomial sd."""
+    seq_len, n = 20, 3000
+    w = [Fraction(1, 5) * Fraction(4, 5) ** (k - 1) for k in range(1, 11)]
+    exact = [Fraction(0)] * 11
+    for k in range(1, 11):
+        for s in range(seq_len):
+            exact[min(k, seq_len - s)] += w[k - 1] / sum(w) / seq_len
+    g = _gen(13)
+    lengths = torch.tensor(
+        [stop - start for start, stop in (sample_spans(seq_len, mask_ratio=0.5, generator=g)[0] for _ in range(n))]
+    )
+    freq = torch.bincount(lengths, minlength=11).double() / n
+    for k in range(1, 11):
+        pr = float(exact[k])
+        assert abs(float(freq[k]) - pr) < 5 * math.sqrt(pr * (1 - pr) / n), k
+
+
 def test_span_mask_with_unit_spans_is_uniform_per_position():
     """p = 1 gives length-1 spans: a uniform random subset, so each position has Q(t) = ratio."""
     trials, seq_len = 3000, 8
@@ -204,6 +226,10 @@ def test_span_mask_with_unit_spans_is_uniform_per_position():
         ({"p": 0.0}, "p"),
         ({"p": 1.5}, "p"),
         ({"max_span": 0}, "max_span"),
+        ({"max_span": float("inf")}, "max_span"),
+        ({"max_span": "3"}, "max_span"),
+        ({"p": float("nan")}, "p"),
+        ({"p": None}, "p"),
         ({"seq_len": -1}, "seq_len"),
     ],
 )

@@ -17,8 +17,15 @@ from llmloss.lm import IGNORE_INDEX, _check_reduction, lm_loss
 DEFAULT_SPECIAL_PIECES = ("[CLS]", "[SEP]", "[PAD]")
 
 
+def _as_float(name: str, value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+
+
 def _check_prob(name: str, value: float) -> None:
-    if not 0.0 <= float(value) <= 1.0:
+    if not 0.0 <= _as_float(name, value) <= 1.0:
         raise ValueError(f"{name} must lie in [0, 1], got {value}")
 
 
@@ -66,6 +73,8 @@ def bert_mask(
     if special_tokens_mask is None:
         special = torch.zeros(tokens.shape, dtype=torch.bool, device=where)
     else:
+        if not isinstance(special_tokens_mask, torch.Tensor):
+            raise ValueError(f"special_tokens_mask must be a tensor, got {type(special_tokens_mask).__name__}")
         if special_tokens_mask.shape != tokens.shape:
             raise ValueError(
                 f"special_tokens_mask must have the shape of tokens {tuple(tokens.shape)}, "
@@ -91,10 +100,14 @@ def bert_mask(
 
 
 def _check_span_args(p: float, max_span: int) -> None:
-    if not 0.0 < float(p) <= 1.0:
+    if not 0.0 < _as_float("p", p) <= 1.0:
         raise ValueError(f"p must lie in (0, 1], got {p}")
-    if int(max_span) != max_span or max_span < 1:
-        raise ValueError(f"max_span must be an integer >= 1, got {max_span}")
+    try:
+        integral = int(max_span) == max_span and max_span >= 1
+    except (TypeError, ValueError, OverflowError):  # a string, None, nan or inf
+        integral = False
+    if not integral:
+        raise ValueError(f"max_span must be an integer >= 1, got {max_span!r}")
 
 
 def span_length_pmf(p: float = 0.2, max_span: int = 10, dtype=torch.float64) -> torch.Tensor:
