@@ -37,6 +37,7 @@ serve:
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/chunked_ce.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache .hypothesis test-artifacts
