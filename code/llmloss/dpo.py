@@ -18,33 +18,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from llmloss.lm import token_log_probs
-
-REDUCTIONS = ("mean", "sum", "none")
-
-
-def _check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-
-
-def _check_beta(beta: float) -> None:
-    if isinstance(beta, torch.Tensor):
-        if beta.numel() != 1:
-            raise ValueError(f"beta must be a positive scalar, got a tensor of shape {tuple(beta.shape)}")
-        beta = beta.item()
-    if isinstance(beta, bool) or not (isinstance(beta, (int, float)) and math.isfinite(beta) and beta > 0):
-        raise ValueError(f"beta must be a finite number > 0, got {beta!r}")
-
-
-def _reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
-    if reduction == "none":
-        return values
-    if reduction == "sum":
-        return values.sum()
-    if values.numel() == 0:
-        return values.sum()  # 0 for an empty batch, not NaN
-    return values.mean()
+from llmloss.lm import apply_reduction, check_reduction, token_log_probs
+from llmloss.rlhf import check_beta
 
 
 def _check_same_shape(**tensors: torch.Tensor) -> None:
@@ -124,10 +99,10 @@ def dpo_loss(
     for all four. ``reduction="none"`` gives ``(batch,)``. Equals log 2 when the
     policy is the reference; finite for any finite margin (``logsigmoid``).
     """
-    _check_reduction(reduction)
-    _check_beta(beta)
+    check_reduction(reduction)
+    beta = check_beta(beta)
     h = log_ratio_margin(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
-    return _reduce(-F.logsigmoid(beta * h), reduction)
+    return apply_reduction(-F.logsigmoid(beta * h), reduction)
 
 
 def implicit_reward(policy_logps: torch.Tensor, ref_logps: torch.Tensor, beta: float) -> torch.Tensor:
@@ -135,7 +110,7 @@ def implicit_reward(policy_logps: torch.Tensor, ref_logps: torch.Tensor, beta: f
 
     policy_logps, ref_logps: one shape, e.g. ``(batch,)``; returns that shape.
     """
-    _check_beta(beta)
+    beta = check_beta(beta)
     _check_same_shape(policy_logps=policy_logps, ref_logps=ref_logps)
     return beta * (policy_logps - ref_logps)
 
@@ -149,7 +124,7 @@ def info_nce_loss(
     positive candidate. The gradient with respect to the scores is
     ``(softmax(scores / temperature) - onehot(target)) / temperature``.
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     if not isinstance(scores, torch.Tensor) or scores.dim() != 2 or not scores.is_floating_point():
         raise ValueError(
             f"scores must be a floating tensor (batch, candidates), got {getattr(scores, 'shape', scores)}"
@@ -165,7 +140,7 @@ def info_nce_loss(
     ):
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
     log_p = F.log_softmax(scores / temperature, dim=-1)
-    return _reduce(-log_p.gather(-1, targets.long().unsqueeze(-1)).squeeze(-1), reduction)
+    return apply_reduction(-log_p.gather(-1, targets.long().unsqueeze(-1)).squeeze(-1), reduction)
 
 
 def ipo_loss(
@@ -182,7 +157,7 @@ def ipo_loss(
     finite minimiser, h = 1 / (2 beta) for a pair that is always preferred.
     (Azar et al. pass length-averaged log-probs; that choice is the caller's.)
     """
-    _check_reduction(reduction)
-    _check_beta(beta)
+    check_reduction(reduction)
+    beta = check_beta(beta)
     h = log_ratio_margin(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
-    return _reduce((h - 1.0 / (2.0 * beta)) ** 2, reduction)
+    return apply_reduction((h - 1.0 / (2.0 * beta)) ** 2, reduction)

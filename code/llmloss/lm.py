@@ -33,7 +33,6 @@ def apply_reduction(values: torch.Tensor, reduction: str) -> torch.Tensor:
     return total if reduction == "sum" else total / max(values.numel(), 1)
 
 
-_check_reduction = check_reduction
 
 
 def _check_logits_targets(logits: torch.Tensor, targets: torch.Tensor) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from llmloss.lm import IGNORE_INDEX, _check_reduction, lm_loss
+from llmloss.lm import IGNORE_INDEX, check_reduction, lm_loss
 
 DEFAULT_SPECIAL_PIECES = ("[CLS]", "[SEP]", "[PAD]")
 
@@ -256,7 +256,7 @@ def mlm_loss(
       zero gradient, when no position is selected;
     - ``"none"``: per-position values ``(..., T)``, 0 where not selected.
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     if not isinstance(logits, torch.Tensor) or logits.dim() < 1 or not logits.is_floating_point():
         raise ValueError(f"logits must be a floating tensor (..., V), got {getattr(logits, 'dtype', type(logits))}")
     _check_int_tensor("labels", labels)

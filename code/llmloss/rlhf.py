@@ -17,17 +17,13 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-REDUCTIONS = ("mean", "sum", "none")
+from llmloss.lm import apply_reduction, check_reduction
+
 SIMPLEX_TOL = 1e-5
 """How far the entries of a policy may sum away from 1 along ``dim``."""
 
 
 # ---------------------------------------------------------------- input checks
-
-
-def _check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
 def _check_float(name: str, x) -> None:
@@ -45,8 +41,8 @@ def _check_same_shape(**tensors: torch.Tensor) -> None:
             )
 
 
-def _check_beta(beta):
-    """Validate beta > 0 and return it as a Python number or a 0-d tensor.
+def check_beta(beta):
+    """Validate the KL weight beta > 0 of eq. (4.5.16) and return it as a Python number or a 0-d tensor.
 
     A one-element tensor is reshaped to 0-d, so that a ``beta`` of shape
     ``(1,)`` or ``(1, 1)`` cannot silently broadcast the result to a new shape.
@@ -84,20 +80,11 @@ def _check_distribution(name: str, p: torch.Tensor, dim: int) -> None:
 
 
 def _policy_inputs(pi_ref, reward, beta, dim):
-    """Validate the inputs of (4.5.17)-(4.5.19); return beta (see ``_check_beta``)."""
+    """Validate the inputs of (4.5.17)-(4.5.19); return beta (see ``check_beta``)."""
     _check_distribution("pi_ref", pi_ref, dim)
     _check_float("reward", reward)
     _check_same_shape(pi_ref=pi_ref, reward=reward)
-    return _check_beta(beta)
-
-
-def _reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
-    if reduction == "none":
-        return values
-    total = values.sum()
-    if reduction == "sum":
-        return total
-    return total / max(values.numel(), 1)
+    return check_beta(beta)
 
 
 # ---------------------------------------------------------------- reward model
@@ -111,11 +98,11 @@ def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor, reducti
     finite size (1e4 and beyond) give a finite loss and gradient. ``"mean"`` of
     no pairs is 0.
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     _check_float("r_chosen", r_chosen)
     _check_float("r_rejected", r_rejected)
     _check_same_shape(r_chosen=r_chosen, r_rejected=r_rejected)
-    return _reduce(-F.logsigmoid(r_chosen - r_rejected), reduction)
+    return apply_reduction(-F.logsigmoid(r_chosen - r_rejected), reduction)
 
 
 # ---------------------------------------------------------------- KL-regularised objective and its optimum
@@ -191,7 +178,7 @@ def ppo_clip_loss(
     same shape. A zero advantage gives a zero term (also for an overflowing
     ratio). ``"mean"`` of no samples is 0.
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     for name, x in (("logp_new", logp_new), ("logp_old", logp_old), ("advantages", advantages)):
         _check_float(name, x)
     _check_same_shape(logp_new=logp_new, logp_old=logp_old, advantages=advantages)
@@ -202,7 +189,7 @@ def ppo_clip_loss(
     clipped = ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages
     surrogate = torch.minimum(unclipped, clipped)
     surrogate = torch.where(advantages == 0, torch.zeros_like(surrogate), surrogate)
-    return _reduce(-surrogate, reduction)
+    return apply_reduction(-surrogate, reduction)
 
 
 class KLEstimates(NamedTuple):
