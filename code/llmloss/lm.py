@@ -33,8 +33,6 @@ def apply_reduction(values: torch.Tensor, reduction: str) -> torch.Tensor:
     return total if reduction == "sum" else total / max(values.numel(), 1)
 
 
-
-
 def _check_logits_targets(logits: torch.Tensor, targets: torch.Tensor) -> None:
     if logits.dim() < 1 or not logits.is_floating_point():
         raise ValueError(f"logits must be a floating tensor (..., V), got {logits.dtype} {tuple(logits.shape)}")

@@ -32,32 +32,40 @@ def inverse_norm_weights(grads: Sequence[torch.Tensor], eps: float = 1e-8) -> to
     return 1.0 / (norms + eps)
 
 
-def _check_weights(weights, k: int, like: torch.Tensor) -> torch.Tensor:
-    w = torch.as_tensor(weights, dtype=like.dtype, device=like.device)
+def _check_weights(weights, k: int, like: torch.Tensor, per: str) -> torch.Tensor:
+    try:
+        w = torch.as_tensor(weights, dtype=like.dtype, device=like.device)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"weights must be {k} real numbers, one per task: {err}") from None
     if w.dim() != 1 or w.shape[0] != k:
-        raise ValueError(f"weights must have shape ({k},), one weight per task, got {tuple(w.shape)}")
+        raise ValueError(f"weights must have shape ({k},), one weight per entry of {per}, got shape {tuple(w.shape)}")
     if not torch.isfinite(w).all() or (w < 0).any():
-        raise ValueError("weights must be finite and >= 0")
+        raise ValueError(f"weights must be finite and >= 0, got {w.tolist()}")
     return w
 
 
 def weighted_loss(losses, weights) -> torch.Tensor:
     """Multi-task loss L_MTL = sum_k w_k L_k, eq. (4.5.11).
 
-    losses: ``(K,)`` tensor or a sequence of K scalar tensors (task losses);
-    weights: ``(K,)`` tensor or sequence of K numbers, each >= 0. Returns a
-    scalar in the losses' dtype and device, differentiable in both arguments.
+    losses: ``(K,)`` tensor, a sequence of K scalar tensors (task losses) or
+    a sequence of K plain numbers (then in the default dtype); weights:
+    ``(K,)`` tensor or sequence of K numbers, each >= 0. Returns a scalar in
+    the losses' dtype and device, differentiable in both arguments.
     """
     if isinstance(losses, torch.Tensor):
         stacked = losses
     else:
         losses = list(losses)
-        if len(losses) == 0 or not all(isinstance(x, torch.Tensor) and x.dim() == 0 for x in losses):
-            raise ValueError("losses must be a (K,) tensor or a non-empty sequence of scalar tensors")
-        stacked = torch.stack(losses)
+        numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in losses)
+        if len(losses) > 0 and numbers:
+            stacked = torch.tensor([float(x) for x in losses])
+        elif len(losses) > 0 and all(isinstance(x, torch.Tensor) and x.dim() == 0 for x in losses):
+            stacked = torch.stack(losses)
+        else:
+            raise ValueError("losses must be a (K,) tensor or a non-empty sequence of scalar tensors or numbers")
     if stacked.dim() != 1 or stacked.shape[0] == 0 or not stacked.is_floating_point():
         raise ValueError(f"losses must be a non-empty floating (K,) tensor, got shape {tuple(stacked.shape)}")
-    w = _check_weights(weights, stacked.shape[0], stacked)
+    w = _check_weights(weights, stacked.shape[0], stacked, "losses")
     return (w * stacked).sum()
 
 
@@ -70,7 +78,7 @@ def normalized_gradient(grads: Sequence[torch.Tensor], weights=None) -> torch.Te
     direction is undefined), so the result is never NaN for finite input.
     """
     _check_grads(grads)
-    w = _check_weights([1.0] * len(grads) if weights is None else weights, len(grads), grads[0])
+    w = _check_weights([1.0] * len(grads) if weights is None else weights, len(grads), grads[0], "grads")
     total = torch.zeros_like(grads[0])
     for wk, gk in zip(w, grads, strict=True):
         scale = gk.abs().max() if gk.numel() else gk.new_zeros(())
@@ -88,7 +96,11 @@ def min_norm_alpha(g1: torch.Tensor, g2: torch.Tensor) -> torch.Tensor:
     tensors of one shape; returns a scalar in their dtype and device. For
     g1 = g2 every alpha is a minimiser and 1/2 is returned (never NaN).
     """
-    _check_grads([g1, g2])
+    for name, g in (("g1", g1), ("g2", g2)):
+        if not isinstance(g, torch.Tensor) or not g.is_floating_point():
+            raise ValueError(f"{name} must be a floating tensor (a task gradient)")
+    if g1.shape != g2.shape:
+        raise ValueError(f"g1 and g2 must share one shape, got g1 {tuple(g1.shape)} and g2 {tuple(g2.shape)}")
     scale = torch.maximum(g1.abs().max(), g2.abs().max()) if g1.numel() else g1.new_zeros(())
     if scale > 0:  # alpha is scale-invariant: rescale so that squares neither overflow nor underflow
         g1, g2 = g1 / scale, g2 / scale
@@ -140,9 +152,11 @@ def set_flat_gradient(params, vector: torch.Tensor) -> None:
     params: an iterable of parameters; vector: ``(sum p.numel(),)``.
     """
     params = list(params)
+    if len(params) == 0:
+        raise ValueError("params must hold at least one parameter")
     n = sum(p.numel() for p in params)
-    if not isinstance(vector, torch.Tensor) or vector.shape != (n,):
-        raise ValueError(f"vector must have shape ({n},), the number of parameter entries")
+    if not isinstance(vector, torch.Tensor) or not vector.is_floating_point() or vector.shape != (n,):
+        raise ValueError(f"vector must be a floating tensor of shape ({n},), the number of parameter entries")
     blocks = [torch.empty_like(p) for p in params]
     torch.nn.utils.vector_to_parameters(vector.detach().to(params[0].dtype).clone(), blocks)
     for p, b in zip(params, blocks, strict=True):
