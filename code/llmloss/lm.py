@@ -81,7 +81,7 @@ def lm_loss(
     reduction: str = "mean",
     ignore_index: int = IGNORE_INDEX,
 ) -> torch.Tensor:
-    """Negative log-likelihood of the counted tokens: eqs. (4.5.2), (4.5.4), (4.5.5).
+    """Negative log-likelihood of the counted tokens: eqs. (4.5.2), (4.5.4), (4.5.5), (4.5.13).
 
     logits: ``(..., T, V)``; targets: ``(..., T)``; mask: ``(..., T)``, bool
     or 0/1, True (1) where a token counts (all when ``None``). Positions whose target is
