@@ -19,6 +19,7 @@ import sys
 import nbformat
 
 import llmloss
+
 from conftest import ROOT, toc_files
 
 SUMMARY = ROOT / "chapters" / "457_summary.md"
