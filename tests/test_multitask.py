@@ -36,6 +36,17 @@ def test_weighted_loss_accepts_scalar_sequence_and_keeps_dtype():
     assert out.dtype == F64 and out.dim() == 0 and out.item() == 5.0
 
 
+def test_weighted_loss_accepts_plain_numbers():
+    out = weighted_loss([1.5, 2], [2.0, 0.25])
+    assert out.dtype == torch.get_default_dtype() and out.item() == 3.5
+
+
+def test_weighted_loss_zero_weight_drops_a_task_from_the_gradient():
+    losses = vec(1.0, 4.0).requires_grad_()
+    weighted_loss(losses, [0.0, 2.0]).backward()
+    torch.testing.assert_close(losses.grad, vec(0.0, 2.0), rtol=0, atol=0)
+
+
 def test_weighted_loss_gradcheck_in_losses_and_weights():
     g = torch.Generator().manual_seed(1)
     losses = torch.rand(4, generator=g, dtype=F64, requires_grad=True)
@@ -58,9 +69,14 @@ def test_weighted_loss_with_equal_weights_is_scaled_sum(values, w):
         (vec(1.0, 2.0), [1.0, -0.1], "weights"),
         (vec(1.0, 2.0), [1.0, math.nan], "weights"),
         (vec(1.0, 2.0), [[1.0, 1.0]], "weights"),
+        (vec(1.0, 2.0), [1.0, 1.0, 1.0], "one weight per entry of losses"),
+        (vec(1.0, 2.0), ["a", "b"], "weights"),
+        (vec(1.0, 2.0), [1.0, math.inf], "weights"),
         (torch.ones(2, 2, dtype=F64), [1.0, 1.0], "losses"),
         ([], [], "losses"),
         ([torch.ones(2)], [1.0], "losses"),
+        ([torch.tensor(1.0), 2.0], [1.0, 1.0], "losses"),
+        (torch.tensor([1, 2]), [1.0, 1.0], "losses"),
     ],
 )
 def test_weighted_loss_bad_input(losses, weights, match):
@@ -119,8 +135,11 @@ def test_normalized_gradient_is_scale_invariant_and_bounded(rows, scale):
 @pytest.mark.parametrize(
     ("grads", "weights", "match"),
     [
-        ([vec(1.0, 0.0), vec(0.0, 1.0)], [1.0], "weights"),
+        ([vec(1.0, 0.0), vec(0.0, 1.0)], [1.0], "one weight per entry of grads"),
+        ([vec(1.0, 0.0), vec(0.0, 1.0)], [1.0, 1.0, 1.0], "weights"),
         ([vec(1.0, 0.0), vec(0.0, 1.0)], [1.0, -1.0], "weights"),
+        ([vec(1.0, 0.0), vec(0.0, 1.0)], [1.0, math.nan], "weights"),
+        ([vec(1.0, 0.0), torch.ones(2, 1, dtype=F64)], [1.0, 1.0], "grads"),
         ([vec(1.0, 0.0), vec(0.0, 1.0, 2.0)], [1.0, 1.0], "grads"),
         ([], [], "grads"),
         ([torch.tensor([1, 2])], [1.0], "grads"),
@@ -193,8 +212,10 @@ def test_min_norm_direction_is_a_common_descent_direction(x1, x2):
 @pytest.mark.parametrize(
     ("g1", "g2", "match"),
     [
-        (vec(1.0, 0.0), vec(1.0, 0.0, 0.0), "grads"),
-        (torch.tensor([1, 0]), torch.tensor([0, 1]), "grads"),
+        (vec(1.0, 0.0), vec(1.0, 0.0, 0.0), "g1 and g2 must share one shape"),
+        (torch.tensor([1, 0]), vec(0.0, 1.0), "g1"),
+        (vec(1.0, 0.0), torch.tensor([0, 1]), "g2"),
+        (vec(1.0, 0.0), [0.0, 1.0], "g2"),
     ],
 )
 def test_min_norm_alpha_bad_input(g1, g2, match):
@@ -249,6 +270,22 @@ def test_flat_task_gradients_bad_input(losses, params, match):
         flat_task_gradients(losses, params)
 
 
-def test_set_flat_gradient_bad_input():
-    with pytest.raises(ValueError, match="vector"):
-        set_flat_gradient([torch.nn.Parameter(torch.ones(2))], torch.ones(3))
+@pytest.mark.parametrize(
+    ("params", "vector", "match"),
+    [
+        ([torch.nn.Parameter(torch.ones(2))], torch.ones(3), "vector"),
+        ([torch.nn.Parameter(torch.ones(2))], torch.ones(1, 2), "vector"),
+        ([torch.nn.Parameter(torch.ones(2))], torch.tensor([1, 2]), "vector"),
+        ([], torch.ones(0), "params"),
+    ],
+)
+def test_set_flat_gradient_bad_input(params, vector, match):
+    with pytest.raises(ValueError, match=match):
+        set_flat_gradient(params, vector)
+
+
+def test_set_flat_gradient_splits_the_vector_in_parameter_order():
+    p1, p2 = torch.nn.Parameter(torch.zeros(2, 2, dtype=F64)), torch.nn.Parameter(torch.zeros(3, dtype=F64))
+    set_flat_gradient([p1, p2], torch.arange(7, dtype=F64))
+    torch.testing.assert_close(p1.grad, vec(0.0, 1.0, 2.0, 3.0).reshape(2, 2), rtol=0, atol=0)
+    torch.testing.assert_close(p2.grad, vec(4.0, 5.0, 6.0), rtol=0, atol=0)

@@ -45,7 +45,7 @@ def _check_weights(weights, k: int, like: torch.Tensor, per: str) -> torch.Tenso
 
 
 def weighted_loss(losses, weights) -> torch.Tensor:
-    """Multi-task loss L_MTL = sum_k w_k L_k, eq. (4.5.11).
+    """Multi-task loss L_MTL = sum_k w_k L_k, eq. (4.5.11); eq. (4.5.27) with weights w_k(t).
 
     losses: ``(K,)`` tensor, a sequence of K scalar tensors (task losses) or
     a sequence of K plain numbers (then in the default dtype); weights:
