@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmloss.frontiers import (
+    _cpu_memory_records,
     chunked_linear_cross_entropy,
     gate_weighted_softmax,
     gated_softmax,
@@ -229,6 +230,46 @@ def test_chunked_gradcheck_float64_and_batch_shape():
     torch.testing.assert_close(out, plain_linear_cross_entropy(h3, weight.detach(), t3, reduction="none"))
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_chunked_gradcheck_scalar_reductions_and_one_input(reduction):
+    hidden, weight, targets = _problem(n=5, d=3, v=4, ignored=(3,))
+    h, w = hidden.clone().requires_grad_(), weight.clone().requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda a, b: chunked_linear_cross_entropy(a, b, targets, chunk_size=2, reduction=reduction), (h, w)
+    )
+    # Only one input needs a gradient: the other branch of the backward pass is skipped.
+    (gh,) = torch.autograd.grad(chunked_linear_cross_entropy(h, weight, targets, chunk_size=2), (h,))
+    (gw,) = torch.autograd.grad(chunked_linear_cross_entropy(hidden, w, targets, chunk_size=3), (w,))
+    ref_h, ref_w = torch.autograd.grad(F.cross_entropy(h @ w.T, targets), (h, w))
+    torch.testing.assert_close(gh, ref_h, rtol=1e-12, atol=1e-13)
+    torch.testing.assert_close(gw, ref_w, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("ignore_index", [-1, 3])
+def test_chunked_custom_ignore_index_matches_cross_entropy(ignore_index):
+    hidden, weight, targets = _problem(ignored=())
+    targets[[0, 5, 6]] = ignore_index  # 3 is also a valid class: every target 3 is ignored then
+    for reduction in ("mean", "sum", "none"):
+        h, w = hidden.clone().requires_grad_(), weight.clone().requires_grad_()
+        got = chunked_linear_cross_entropy(h, w, targets, chunk_size=4, ignore_index=ignore_index, reduction=reduction)
+        want = F.cross_entropy(h @ w.T, targets, ignore_index=ignore_index, reduction=reduction)
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-13)
+        g_got = torch.autograd.grad(got.sum(), (h, w))
+        g_want = torch.autograd.grad(want.sum(), (h, w))
+        for a, b in zip(g_got, g_want, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-13)
+
+
+def test_chunked_float32_matches_plain():
+    hidden, weight, targets = (t.float() if t.is_floating_point() else t for t in _problem(n=40, d=8, v=300))
+    h, w = hidden.requires_grad_(), weight.requires_grad_()
+    got = chunked_linear_cross_entropy(h, w, targets, chunk_size=7)
+    want = F.cross_entropy(h @ w.T, targets)
+    torch.testing.assert_close(got, want)
+    for a, b in zip(torch.autograd.grad(got, (h, w)), torch.autograd.grad(want, (h, w)), strict=True):
+        torch.testing.assert_close(a, b)
+
+
 def test_chunked_all_ignored_gives_zero_not_nan():
     hidden, weight, _ = _problem()
     hidden.requires_grad_()
@@ -264,6 +305,7 @@ def test_chunked_extreme_logits_are_finite():
         ({"targets": torch.zeros(12, dtype=torch.long)}, "targets"),
         ({"targets": torch.zeros(13)}, "targets"),
         ({"hidden": torch.zeros(13, 5, dtype=torch.long)}, "hidden"),
+        ({"targets": torch.zeros(13, dtype=torch.long, device="meta")}, "targets"),
         ({"reduction": "avg"}, "reduction"),
     ],
 )
@@ -284,15 +326,37 @@ def test_logits_bytes():
         logits_bytes(1, -1)
 
 
-def test_measure_peak_memory_sees_a_temporary_allocation():
+def test_measure_peak_memory_is_the_peak_not_the_total():
     def allocate():
-        x = torch.ones(1_000_000)  # 4 MB, freed before returning
-        return float(x.sum())
+        x = torch.ones(1_000_000)  # 4 MB
+        y = torch.ones(500_000)  # 2 MB while x is alive: peak 6 MB
+        del x, y
+        z = torch.ones(1_250_000)  # 5 MB after both are freed
+        return float(z.sum())
 
-    peak = measure_peak_memory(allocate)
-    assert 4_000_000 <= peak < 4_100_000
+    assert 6_000_000 <= measure_peak_memory(allocate) < 6_100_000
+    assert measure_peak_memory(lambda: None) < 1000
     with pytest.raises(ValueError, match="device"):
         measure_peak_memory(allocate, device="meta")
+
+
+def test_measure_peak_memory_fails_loudly_without_allocation_records(monkeypatch):
+    profile = torch.profiler.profile
+
+    def without_memory(*args, **kwargs):
+        return profile(*args, **(kwargs | {"profile_memory": False}))
+
+    monkeypatch.setattr(torch.profiler, "profile", without_memory)
+    with pytest.raises(RuntimeError, match="probe"):
+        measure_peak_memory(lambda: torch.ones(10))
+
+
+def test_measure_peak_memory_fails_loudly_if_the_profiler_api_changes():
+    class NoRecords:
+        profiler = None
+
+    with pytest.raises(RuntimeError, match="allocation records"):
+        _cpu_memory_records(NoRecords())
 
 
 def test_measure_time_arguments():

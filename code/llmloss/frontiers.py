@@ -154,6 +154,8 @@ def _check_linear_ce(hidden, weight, targets, chunk_size, reduction):
         raise ValueError("targets must be an integer tensor of token ids")
     if targets.dtype == torch.bool:
         raise ValueError("targets must be an integer tensor of token ids, got bool")
+    if targets.device != hidden.device:
+        raise ValueError(f"targets are on {targets.device} but hidden is on {hidden.device}")
     if targets.shape != hidden.shape[:-1]:
         raise ValueError(
             f"targets {tuple(targets.shape)} must have the shape of hidden without D, {tuple(hidden.shape)}"
@@ -230,6 +232,7 @@ def chunked_linear_cross_entropy(
     pass over token chunks, a backward pass that recomputes each chunk's
     logits). reduction "mean" averages over non-ignored tokens and gives 0
     (not NaN) when there are none; "none" returns ``(...)``, 0 at ignored tokens.
+    First derivatives only: the backward pass is not itself differentiable.
     """
     _check_linear_ce(hidden, weight, targets, chunk_size, reduction)
     vocab = weight.shape[0]
@@ -272,13 +275,29 @@ def logits_bytes(tokens: int, vocab: int, dtype: torch.dtype = torch.float32) ->
     return tokens * vocab * torch.empty((), dtype=dtype).element_size()
 
 
+# Size of the probe allocation that measure_peak_memory makes inside the profiled region to
+# check that allocation records are really being collected (an odd size, unlikely to collide).
+_PROBE_BYTES = 1_048_583
+
+
 def measure_peak_memory(fn: Callable[[], object], device: torch.device | str = "cpu") -> int:
     """Peak bytes allocated by PyTorch while ``fn()`` runs, above what was
-    allocated before it: ``torch.cuda.max_memory_allocated`` on CUDA, the
-    allocation events of ``torch.profiler`` (``profile_memory=True``) on the CPU.
+    allocated before it (the memory side of the cost of eq. (4.5.3) at scale).
+
+    On CUDA: ``torch.cuda.max_memory_allocated`` after one warm-up call of
+    ``fn`` (so that one-time allocations such as cuBLAS workspaces are not
+    counted). On the CPU PyTorch has no public peak-memory counter, so the
+    peak is replayed from the allocation records of ``torch.profiler``
+    (``profile_memory=True``), read through the profiler's undocumented
+    ``kineto_results``. To fail loudly rather than report nonsense, a probe
+    allocation of known size is made inside the profiled region; if this
+    PyTorch no longer exposes the records, or they do not show the probe,
+    ``RuntimeError`` is raised instead of a number. Allocations outside the
+    PyTorch allocator (a library's own ``malloc``) are not seen on either device.
     """
     device = torch.device(device)
     if device.type == "cuda":
+        fn()
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
         before = torch.cuda.memory_allocated(device)
@@ -287,17 +306,53 @@ def measure_peak_memory(fn: Callable[[], object], device: torch.device | str = "
         return torch.cuda.max_memory_allocated(device) - before
     if device.type != "cpu":
         raise ValueError(f"device must be cpu or cuda, got {device}")
+    if not torch.autograd.kineto_available():
+        raise RuntimeError(
+            "measure_peak_memory: this PyTorch build has no Kineto profiler, CPU peak memory cannot be measured"
+        )
     activities = [torch.profiler.ProfilerActivity.CPU]
     with _quiet_stderr(), torch.profiler.profile(activities=activities, profile_memory=True) as prof:
+        probe = torch.empty(_PROBE_BYTES, dtype=torch.uint8)
+        del probe
         fn()
-    # One record per allocation (+bytes) and per release (-bytes), in time order.
-    records = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
-    records = [e for e in records if e.device_type() == torch.autograd.DeviceType.CPU]
+    sizes = [nbytes for _, nbytes in _cpu_memory_records(prof)]
+    # The probe's allocation and its release must appear as two consecutive records;
+    # fn's allocations are the records after them.
+    after_probe = next(
+        (i + 2 for i in range(len(sizes) - 1) if sizes[i : i + 2] == [_PROBE_BYTES, -_PROBE_BYTES]), None
+    )
+    if after_probe is None:
+        raise RuntimeError(
+            "measure_peak_memory: the profiler did not record the probe allocation of "
+            f"{_PROBE_BYTES} bytes, so its CPU allocation records cannot be trusted "
+            "(is another profiler running, or has torch.profiler changed?)"
+        )
     current = peak = 0
-    for _, _, nbytes in sorted((e.start_ns(), i, e.nbytes()) for i, e in enumerate(records)):
+    for nbytes in sizes[after_probe:]:
         current += nbytes
         peak = max(peak, current)
     return peak
+
+
+def _cpu_memory_records(prof) -> list[tuple[int, int]]:
+    """(time in ns, +/- bytes) of every CPU allocation and release in time order.
+
+    Relies on ``prof.profiler.kineto_results.events()`` and the ``[memory]``
+    events' ``start_ns``, ``nbytes`` and ``device_type`` methods, which are not
+    a documented API: any change shows as ``RuntimeError``, never as a number.
+    """
+    try:
+        events = prof.profiler.kineto_results.events()
+        records = [
+            (e.start_ns(), i, e.nbytes())
+            for i, e in enumerate(events)
+            if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU
+        ]
+    except (AttributeError, TypeError) as err:
+        raise RuntimeError(
+            f"measure_peak_memory: this PyTorch's profiler no longer exposes allocation records ({err})"
+        ) from err
+    return [(t, nbytes) for t, _, nbytes in sorted(records)]
 
 
 @contextlib.contextmanager
