@@ -16,11 +16,9 @@ import pkgutil
 import re
 import sys
 
-import nbformat
-
 import llmloss
 
-from conftest import ROOT, toc_files
+from conftest import ROOT, markdown, toc_notebooks
 
 SUMMARY = ROOT / "chapters" / "457_summary.md"
 TAG = re.compile(r"\\tag\{4\.5\.(\d+)\}")
@@ -32,13 +30,8 @@ REF = re.compile(r"\(4\.5\.(\d+)\)(?:\s*-\s*\(4\.5\.(\d+)\))?")
 def equation_chapters() -> dict[int, tuple[str, int]]:
     """N -> (chapter docname, number of executed cells tagged verifies-4.5.N)."""
     found = {}
-    for name in toc_files():
-        path = ROOT / f"{name}.ipynb"
-        if not path.exists():
-            continue
-        nb = nbformat.read(path, as_version=4)
-        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-        for n in map(int, TAG.findall(text)):
+    for path, nb in toc_notebooks():
+        for n in map(int, TAG.findall(markdown(nb))):
             cells = [c for c in nb.cells if c.cell_type == "code" and f"verifies-4.5.{n}" in c.metadata.get("tags", [])]
             found[n] = (path.stem, sum(c.execution_count is not None for c in cells))
     return found

@@ -14,7 +14,7 @@ import re
 import nbformat
 import pytest
 
-from conftest import ROOT, toc_files
+from conftest import ROOT, markdown, toc_notebooks
 
 EQUATIONS = {
     "4.5.1": range(1, 6),
@@ -39,11 +39,7 @@ PROOF = re.compile(r"^:::+\{prf:(definition|theorem)\}\s+(4\.5\.\d+)\s+\(", re.M
 def chapters() -> dict[str, nbformat.NotebookNode]:
     """The chapter notebooks of the table of contents, by subsection number."""
     found = {}
-    for name in toc_files():
-        path = ROOT / f"{name}.ipynb"
-        if not path.exists():
-            continue
-        nb = nbformat.read(path, as_version=4)
+    for path, nb in toc_notebooks():
         title = "".join(nb.cells[0].source).lstrip("# ").split()[0]
         assert title in EQUATIONS, f"{path.name}: title must start with a subsection number, got {title!r}"
         found[title] = nb
@@ -51,10 +47,6 @@ def chapters() -> dict[str, nbformat.NotebookNode]:
 
 
 CHAPTERS = chapters()
-
-
-def markdown(nb) -> str:
-    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
 
 
 def _is_assertion(stmt: ast.stmt) -> bool:
