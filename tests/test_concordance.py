@@ -61,7 +61,7 @@ def render(meanings: dict[int, str]) -> str:
     rows = []
     for n in range(1, 31):
         doc, cells = chapters.get(n, ("", 0))
-        chapter = f"{{doc}}`{doc}`" if doc else "not yet in the book"
+        chapter = f"{{doc}}`{'.'.join(doc[:3])} <{doc}>`" if doc else "not yet in the book"  # 451_... -> 4.5.1
         rows.append(
             f"| {{ref}}`(4.5.{n}) <eq-4-5-{n}>` | {meanings.get(n, '')} | {chapter} | "
             f"{', '.join(helpers.get(n, [])) or '—'} | {cells} |"
