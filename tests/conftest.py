@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pathlib
+import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -36,3 +39,25 @@ def markdown(nb) -> str:
 @pytest.fixture(scope="session")
 def root() -> pathlib.Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> tuple[pathlib.Path, subprocess.CompletedProcess]:
+    """One clean build of the book, shared by test_build.py and test_browser.py.
+
+    ``jupyter-book build -W --keep-going`` into an empty folder (warnings of
+    unchanged pages are only reported by a clean build), with notebook
+    execution off: the pages show the stored outputs, which nbval compares
+    with a fresh run in the same suite. Returns (``_build/html``, the process).
+    """
+    out = tmp_path_factory.mktemp("book")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    config.setdefault("execute", {})["execute_notebooks"] = "off"
+    local = config.get("sphinx", {}).get("local_extensions", {})
+    local.update({name: str(ROOT / path) for name, path in local.items()})  # relative to the copied config
+    (out / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    jb = shutil.which("jupyter-book", path=str(pathlib.Path(sys.executable).parent)) or shutil.which("jupyter-book")
+    assert jb, "jupyter-book is not installed (it is in requirements.txt)"
+    command = [jb, "build", str(ROOT), "--config", str(out / "_config.yml"), "--path-output", str(out)]
+    result = subprocess.run([*command, "-W", "--keep-going"], capture_output=True, text=True)
+    return out / "_build" / "html", result

@@ -9,19 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmloss.attention import TinyTransformer, apply_rope, attention_mask, sinusoidal_positions
+from llmloss.device import cpu_generator
 from llmloss.lm import prefix_lm_mask
 
 VOCAB = 13
 SEQ_LEN = 7
 
 
-def _gen(seed=0):
-    return torch.Generator().manual_seed(seed)
-
-
 def _distinct_tokens(seed=0, batch=2, seq_len=SEQ_LEN):
     """Tokens without repeats in a row, so that every permutation changes the input."""
-    g = _gen(seed)
+    g = cpu_generator(seed)
     return torch.stack([torch.randperm(VOCAB, generator=g)[:seq_len] for _ in range(batch)])
 
 
@@ -82,7 +79,7 @@ def test_sinusoidal_positions_rejects_odd_dim(dim):
 
 
 def test_apply_rope_preserves_pair_norms():
-    x = torch.randn(2, 3, 9, 8, generator=_gen(1), dtype=torch.float64)
+    x = torch.randn(2, 3, 9, 8, generator=cpu_generator(1), dtype=torch.float64)
     y = apply_rope(x)
     assert y.shape == x.shape
     assert y.dtype == x.dtype
@@ -91,7 +88,7 @@ def test_apply_rope_preserves_pair_norms():
 
 
 def test_apply_rope_position_zero_unchanged():
-    x = torch.randn(4, 6, generator=_gen(2), dtype=torch.float64)
+    x = torch.randn(4, 6, generator=cpu_generator(2), dtype=torch.float64)
     y = apply_rope(x)
     assert torch.equal(y[0], x[0])
     assert not torch.allclose(y[1:], x[1:])
@@ -110,7 +107,7 @@ def test_apply_rope_known_rotation():
 @given(seed=st.integers(0, 2**31 - 1), half_dim=st.integers(1, 6), seq_len=st.integers(2, 10))
 def test_apply_rope_dot_products_depend_only_on_offset(seed, half_dim, seq_len):
     dim = 2 * half_dim
-    g = _gen(seed)
+    g = cpu_generator(seed)
     q = torch.randn(dim, generator=g, dtype=torch.float64).expand(seq_len, dim)
     k = torch.randn(dim, generator=g, dtype=torch.float64).expand(seq_len, dim)
     scores = apply_rope(q) @ apply_rope(k).T  # scores[m, n] = <rope(q)_m, rope(k)_n>
@@ -122,7 +119,7 @@ def test_apply_rope_dot_products_depend_only_on_offset(seed, half_dim, seq_len):
 
 
 def test_apply_rope_batch_dims_act_independently():
-    x = torch.randn(3, 5, 6, generator=_gen(3), dtype=torch.float64)
+    x = torch.randn(3, 5, 6, generator=cpu_generator(3), dtype=torch.float64)
     y = apply_rope(x)
     for b in range(3):
         torch.testing.assert_close(y[b], apply_rope(x[b]), rtol=0, atol=0)
@@ -212,7 +209,7 @@ def _permutation_gap(model, tokens, perm):
 def test_bidirectional_nope_is_permutation_equivariant(seed):
     model = _model("bidirectional", "none", seed=seed)
     tokens = _distinct_tokens(seed=10 + seed)
-    perm = torch.randperm(SEQ_LEN, generator=_gen(20 + seed))
+    perm = torch.randperm(SEQ_LEN, generator=cpu_generator(20 + seed))
     assert not torch.equal(perm, torch.arange(SEQ_LEN))
     assert _permutation_gap(model, tokens, perm) < 1e-10
 
@@ -220,7 +217,7 @@ def test_bidirectional_nope_is_permutation_equivariant(seed):
 def test_causal_nope_is_not_permutation_equivariant():
     model = _model("causal", "none", seed=0)
     tokens = _distinct_tokens(seed=11)
-    perm = torch.randperm(SEQ_LEN, generator=_gen(21))
+    perm = torch.randperm(SEQ_LEN, generator=cpu_generator(21))
     assert _permutation_gap(model, tokens, perm) > 1e-3
 
 
@@ -228,7 +225,7 @@ def test_causal_nope_is_not_permutation_equivariant():
 def test_positions_break_permutation_symmetry(positions):
     model = _model("bidirectional", positions, seed=0)
     tokens = _distinct_tokens(seed=12)
-    perm = torch.randperm(SEQ_LEN, generator=_gen(22))
+    perm = torch.randperm(SEQ_LEN, generator=cpu_generator(22))
     assert _permutation_gap(model, tokens, perm) > 1e-3
 
 

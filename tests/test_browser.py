@@ -41,14 +41,11 @@ import http.server
 import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 from test_equations import CHAPTERS, EQUATIONS
 
 from conftest import ROOT, toc_files
@@ -437,28 +434,15 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def book_html(tmp_path_factory) -> Path:
-    """The built HTML: LLMLOSS_BOOK_HTML if given, else a fresh build (stored outputs)."""
+def book_html(built_book) -> Path:
+    """The built HTML: LLMLOSS_BOOK_HTML if given, else conftest.built_book (stored outputs)."""
     given = os.environ.get("LLMLOSS_BOOK_HTML")
     if given:
         html = Path(given).resolve()
         assert (html / "chapters").is_dir(), f"LLMLOSS_BOOK_HTML={given} is not a built book"
         return html
-    out = tmp_path_factory.mktemp("browser-book")
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    config.setdefault("execute", {})["execute_notebooks"] = "off"
-    local = config.get("sphinx", {}).get("local_extensions", {})
-    local.update({name: str(ROOT / path) for name, path in local.items()})  # relative to the copied config
-    (out / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
-    assert jb, "jupyter-book is not installed (it is in requirements.txt)"
-    result = subprocess.run(
-        [jb, "build", str(ROOT), "--config", str(out / "_config.yml"), "--path-output", str(out), "-W", "--keep-going"],
-        capture_output=True,
-        text=True,
-    )
+    html, result = built_book
     # A warning fails test_build.py; here only pages that were not written fail.
-    html = out / "_build" / "html"
     missing = [name for name in toc_files() if not (html / f"{name}.html").exists()]
     assert not missing, f"not built: {missing}\n" + result.stdout[-6000:] + result.stderr[-6000:]
     return html
@@ -556,24 +540,12 @@ def report(request, check: str, visits: dict[str, Visit]) -> None:
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("check", ["network", "foreign", "mathjax", "figures"])
 @pytest.mark.parametrize("name", PAGES)
-def test_page_loads_without_errors(request, visit, name):
-    report(request, "network", {name: visit(name, "desktop")})
-
-
-@pytest.mark.parametrize("name", PAGES)
-def test_page_loads_nothing_from_another_host(request, visit, name):
-    report(request, "foreign", {name: visit(name, "desktop")})
-
-
-@pytest.mark.parametrize("name", PAGES)
-def test_mathjax_renders_every_formula(request, visit, name):
-    report(request, "mathjax", {name: visit(name, "desktop")})
-
-
-@pytest.mark.parametrize("name", PAGES)
-def test_every_figure_loads(request, visit, name):
-    report(request, "figures", {name: visit(name, "desktop")})
+def test_page(request, visit, name, check):
+    """network: no console error or failed request; foreign: nothing from another
+    host; mathjax: every formula rendered without error; figures: every image loads."""
+    report(request, check, {name: visit(name, "desktop")})
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))

@@ -1,35 +1,25 @@
-"""The book builds from scratch with warnings as errors, and the HTML is
+"""The book builds from scratch with warnings as errors (conftest.built_book), and the HTML is
 self-contained: every equation number once, MathJax served from the build,
 no asset from another host."""
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, toc_files
+from conftest import toc_files
 
 pytestmark = pytest.mark.build
 
 
 @pytest.fixture(scope="module")
-def html(tmp_path_factory) -> Path:
-    """A clean build (warnings of unchanged pages are only reported by one)."""
-    out = tmp_path_factory.mktemp("book")
-    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
-    assert jb, "jupyter-book is not installed (it is in requirements.txt)"
-    result = subprocess.run(
-        [jb, "build", str(ROOT), "--path-output", str(out), "-W", "--keep-going"],
-        capture_output=True,
-        text=True,
-    )
+def html(built_book) -> Path:
+    """The clean build of conftest.built_book, which must pass with warnings as errors."""
+    html, result = built_book
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
-    return out / "_build" / "html"
+    return html
 
 
 def pages(html: Path) -> dict[str, str]:

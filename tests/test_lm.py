@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from llmloss.device import cpu_generator
 from llmloss.lm import (
     IGNORE_INDEX,
     lm_loss,
@@ -17,12 +18,8 @@ from llmloss.lm import (
 )
 
 
-def _gen(seed=0):
-    return torch.Generator().manual_seed(seed)
-
-
 def _logits_targets(shape=(2, 5), vocab=7, seed=0, dtype=torch.float64, scale=1.0):
-    g = _gen(seed)
+    g = cpu_generator(seed)
     logits = scale * torch.randn(*shape, vocab, generator=g, dtype=dtype)
     targets = torch.randint(0, vocab, shape, generator=g)
     return logits, targets
@@ -72,7 +69,7 @@ def test_token_log_probs_large_float32_logits_are_finite_and_correct():
 
 
 def test_token_log_probs_log_probs_are_nonpositive_and_normalised():
-    logits = torch.randn(3, 5, generator=_gen(4), dtype=torch.float64)
+    logits = torch.randn(3, 5, generator=cpu_generator(4), dtype=torch.float64)
     all_ids = torch.arange(5).expand(3, 5)
     per_id = torch.stack([token_log_probs(logits, all_ids[:, i]) for i in range(5)], dim=-1)
     assert (per_id <= 0).all()
@@ -134,7 +131,7 @@ def test_next_token_targets_custom_ignore_index():
 
 
 def test_next_token_targets_batch_dims_and_shape():
-    tokens = torch.randint(0, 10, (2, 3, 6), generator=_gen(6))
+    tokens = torch.randint(0, 10, (2, 3, 6), generator=cpu_generator(6))
     targets = next_token_targets(tokens)
     assert targets.shape == tokens.shape
     assert targets.dtype == tokens.dtype
@@ -175,7 +172,7 @@ def test_next_token_targets_last_position_is_ignore_index_or_rejected(dtype):
 
 
 def _random_mask(shape, seed, p=0.6):
-    return torch.rand(shape, generator=_gen(seed)) < p
+    return torch.rand(shape, generator=cpu_generator(seed)) < p
 
 
 def _masked_targets(targets, mask):
@@ -254,7 +251,7 @@ def test_lm_loss_reductions_are_consistent():
     pad_scale=st.sampled_from([1.0, 1e3]),
 )
 def test_lm_loss_padding_does_not_change_mean_or_sum(seed, batch, length, vocab, n_pad, pad_scale):
-    g = _gen(seed)
+    g = cpu_generator(seed)
     logits = torch.randn(batch, length, vocab, generator=g, dtype=torch.float64)
     targets = torch.randint(0, vocab, (batch, length), generator=g)
     mask = torch.rand(batch, length, generator=g) < 0.7
@@ -432,7 +429,7 @@ def test_prefix_loss_mask_shape_and_dtype():
 
 @pytest.mark.parametrize(("prefix_len", "seq_len"), [(1, 1), (1, 5), (2, 5), (4, 5), (5, 5), (3, 8)])
 def test_prefix_loss_mask_counts_exactly_the_tokens_after_the_prefix(prefix_len, seq_len):
-    g = _gen(100 + 10 * prefix_len + seq_len)
+    g = cpu_generator(100 + 10 * prefix_len + seq_len)
     vocab = 6
     tokens = torch.randint(0, vocab, (seq_len,), generator=g)
     logits = torch.randn(seq_len, vocab, generator=g, dtype=torch.float64)

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from llmloss.device import cpu_generator
 from llmloss.mlm import (
     IGNORE_INDEX,
     bert_mask,
@@ -22,17 +23,12 @@ from llmloss.mlm import (
     word_ids,
 )
 
-
-def _gen(seed=0):
-    return torch.Generator().manual_seed(seed)
-
-
 # ---------------------------------------------------------------- bert_mask
 
 
 def test_bert_mask_labels_and_unselected_positions():
-    tokens = torch.randint(0, 30, (8, 50), generator=_gen(1))
-    inputs, labels = bert_mask(tokens, mask_token_id=3, vocab_size=30, generator=_gen(2))
+    tokens = torch.randint(0, 30, (8, 50), generator=cpu_generator(1))
+    inputs, labels = bert_mask(tokens, mask_token_id=3, vocab_size=30, generator=cpu_generator(2))
     selected = labels != IGNORE_INDEX
     assert labels.dtype == torch.long and inputs.dtype == tokens.dtype
     assert torch.equal(labels[selected], tokens[selected])
@@ -41,16 +37,16 @@ def test_bert_mask_labels_and_unselected_positions():
 
 
 def test_bert_mask_same_seed_same_result_and_different_seed_differs():
-    tokens = torch.randint(0, 30, (4, 64), generator=_gen(1))
-    a = bert_mask(tokens, mask_token_id=0, vocab_size=30, generator=_gen(5))
-    b = bert_mask(tokens, mask_token_id=0, vocab_size=30, generator=_gen(5))
-    c = bert_mask(tokens, mask_token_id=0, vocab_size=30, generator=_gen(6))
+    tokens = torch.randint(0, 30, (4, 64), generator=cpu_generator(1))
+    a = bert_mask(tokens, mask_token_id=0, vocab_size=30, generator=cpu_generator(5))
+    b = bert_mask(tokens, mask_token_id=0, vocab_size=30, generator=cpu_generator(5))
+    c = bert_mask(tokens, mask_token_id=0, vocab_size=30, generator=cpu_generator(6))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     assert not torch.equal(a[1], c[1])
 
 
 def test_bert_mask_special_tokens_never_selected():
-    tokens = torch.randint(0, 10, (200,), generator=_gen(0))
+    tokens = torch.randint(0, 10, (200,), generator=cpu_generator(0))
     special = torch.zeros(200, dtype=torch.bool)
     special[::3] = True
     inputs, labels = bert_mask(tokens, mask_token_id=1, vocab_size=10, mask_prob=1.0, special_tokens_mask=special)
@@ -62,7 +58,7 @@ def test_bert_mask_special_tokens_never_selected():
 
 
 def test_bert_mask_probability_zero_and_one():
-    tokens = torch.randint(0, 10, (3, 7), generator=_gen(0))
+    tokens = torch.randint(0, 10, (3, 7), generator=cpu_generator(0))
     inputs, labels = bert_mask(tokens, mask_token_id=1, vocab_size=10, mask_prob=0.0)
     assert torch.equal(inputs, tokens) and (labels == IGNORE_INDEX).all()
     _, labels = bert_mask(tokens, mask_token_id=1, vocab_size=10, mask_prob=1.0)
@@ -78,8 +74,8 @@ def test_bert_mask_empty_input():
 def test_bert_mask_80_10_10_statistics():
     """Independent reference: the exact category probabilities, with 5-sigma binomial bounds."""
     vocab, mask_id, n, q = 20, 0, 200_000, 0.15
-    tokens = torch.randint(1, vocab, (n,), generator=_gen(3))
-    inputs, labels = bert_mask(tokens, mask_token_id=mask_id, vocab_size=vocab, mask_prob=q, generator=_gen(4))
+    tokens = torch.randint(1, vocab, (n,), generator=cpu_generator(3))
+    inputs, labels = bert_mask(tokens, mask_token_id=mask_id, vocab_size=vocab, mask_prob=q, generator=cpu_generator(4))
     selected = labels != IGNORE_INDEX
     k = int(selected.sum())
     assert abs(k / n - q) < 5 * math.sqrt(q * (1 - q) / n)
@@ -134,8 +130,10 @@ def test_bert_mask_rejects_float_tokens():
     seed=st.integers(0, 2**31 - 1),
 )
 def test_bert_mask_properties(shape, vocab, q, seed):
-    tokens = torch.randint(0, vocab, shape, generator=_gen(seed))
-    inputs, labels = bert_mask(tokens, mask_token_id=vocab - 1, vocab_size=vocab, mask_prob=q, generator=_gen(seed))
+    tokens = torch.randint(0, vocab, shape, generator=cpu_generator(seed))
+    inputs, labels = bert_mask(
+        tokens, mask_token_id=vocab - 1, vocab_size=vocab, mask_prob=q, generator=cpu_generator(seed)
+    )
     selected = labels != IGNORE_INDEX
     assert inputs.shape == labels.shape == tokens.shape
     assert torch.equal(inputs[~selected], tokens[~selected])
@@ -163,7 +161,7 @@ def test_span_length_pmf_p_one_and_max_span_one():
 
 def test_sample_span_lengths_monte_carlo_mean():
     n = 100_000
-    lengths = sample_span_lengths(n, p=0.2, max_span=10, generator=_gen(7))
+    lengths = sample_span_lengths(n, p=0.2, max_span=10, generator=cpu_generator(7))
     assert lengths.min() >= 1 and lengths.max() <= 10
     pmf = span_length_pmf(0.2, 10)
     k = torch.arange(1, 11, dtype=torch.float64)
@@ -173,14 +171,14 @@ def test_sample_span_lengths_monte_carlo_mean():
 
 def test_span_mask_budget_and_reproducibility():
     for seq_len, ratio in [(100, 0.15), (37, 0.5), (10, 1.0), (5, 0.0), (0, 0.15)]:
-        m = span_mask(seq_len, mask_ratio=ratio, generator=_gen(seq_len))
+        m = span_mask(seq_len, mask_ratio=ratio, generator=cpu_generator(seq_len))
         assert m.dtype == torch.bool and m.shape == (seq_len,)
         assert int(m.sum()) == round(ratio * seq_len)
-    assert torch.equal(span_mask(200, generator=_gen(9)), span_mask(200, generator=_gen(9)))
+    assert torch.equal(span_mask(200, generator=cpu_generator(9)), span_mask(200, generator=cpu_generator(9)))
 
 
 def test_sample_spans_are_contiguous_and_cover_the_mask():
-    spans = sample_spans(300, mask_ratio=0.3, generator=_gen(11))
+    spans = sample_spans(300, mask_ratio=0.3, generator=cpu_generator(11))
     m = torch.zeros(300, dtype=torch.bool)
     for start, stop in spans:
         assert 0 <= start < stop <= 300 and stop - start <= 10
@@ -198,7 +196,7 @@ def test_sample_spans_first_span_length_distribution():
     for k in range(1, 11):
         for s in range(seq_len):
             exact[min(k, seq_len - s)] += w[k - 1] / sum(w) / seq_len
-    g = _gen(13)
+    g = cpu_generator(13)
     lengths = torch.tensor(
         [stop - start for start, stop in (sample_spans(seq_len, mask_ratio=0.5, generator=g)[0] for _ in range(n))]
     )
@@ -212,7 +210,7 @@ def test_span_mask_with_unit_spans_is_uniform_per_position():
     """p = 1 gives length-1 spans: a uniform random subset, so each position has Q(t) = ratio."""
     trials, seq_len = 3000, 8
     counts = torch.zeros(seq_len)
-    g = _gen(12)
+    g = cpu_generator(12)
     for _ in range(trials):
         counts += span_mask(seq_len, mask_ratio=0.25, p=1.0, generator=g)
     q = 0.25
@@ -257,8 +255,8 @@ def test_span_length_bad_input():
     seed=st.integers(0, 2**31 - 1),
 )
 def test_span_mask_properties(seq_len, ratio, p, max_span, seed):
-    spans = sample_spans(seq_len, mask_ratio=ratio, p=p, max_span=max_span, generator=_gen(seed))
-    m = span_mask(seq_len, mask_ratio=ratio, p=p, max_span=max_span, generator=_gen(seed))
+    spans = sample_spans(seq_len, mask_ratio=ratio, p=p, max_span=max_span, generator=cpu_generator(seed))
+    m = span_mask(seq_len, mask_ratio=ratio, p=p, max_span=max_span, generator=cpu_generator(seed))
     assert int(m.sum()) == round(ratio * seq_len)
     union = torch.zeros(seq_len, dtype=torch.bool)
     for start, stop in spans:
@@ -281,7 +279,7 @@ def test_word_ids_groups_continuation_pieces():
 def test_whole_word_mask_all_or_nothing_and_specials():
     pieces = ["[CLS]", "play", "##ing", "foot", "##ball", "is", "fun", "##ny", "[SEP]"]
     ids = torch.tensor(word_ids(pieces))
-    g = _gen(3)
+    g = cpu_generator(3)
     seen = set()
     for _ in range(200):
         m = whole_word_mask(pieces, mask_prob=0.5, generator=g)
@@ -295,7 +293,7 @@ def test_whole_word_mask_all_or_nothing_and_specials():
 def test_whole_word_mask_rate_per_word():
     pieces = ["a", "##b", "c", "d", "##e", "##f"] * 500
     n_words = 1500
-    m = whole_word_mask(pieces, mask_prob=0.2, generator=_gen(4))
+    m = whole_word_mask(pieces, mask_prob=0.2, generator=cpu_generator(4))
     ids = torch.tensor(word_ids(pieces))
     chosen = torch.zeros(n_words, dtype=torch.bool)
     chosen[ids[m]] = True
@@ -316,7 +314,7 @@ def test_whole_word_mask_edge_cases_and_bad_input():
 
 
 def _logits_labels(shape=(3, 9), vocab=11, seed=0, dtype=torch.float64, q=0.4):
-    g = _gen(seed)
+    g = cpu_generator(seed)
     logits = torch.randn(*shape, vocab, generator=g, dtype=dtype)
     tokens = torch.randint(0, vocab, shape, generator=g)
     _, labels = bert_mask(tokens, mask_token_id=0, vocab_size=vocab, mask_prob=q, generator=g)
