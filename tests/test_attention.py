@@ -291,3 +291,28 @@ def test_tiny_transformer_rejects_too_long_sequence():
     assert model(torch.zeros(1, 8, dtype=torch.long)).shape == (1, 8, VOCAB)
     with pytest.raises(ValueError, match="max_len"):
         model(torch.zeros(1, 9, dtype=torch.long))
+
+
+# ------------------------------------------- Theorem 4.5.1', causal case: depth matters
+
+
+def _last_position_after_prefix_shuffle(n_layers, seed):
+    g = cpu_generator(seed)
+    tokens = torch.stack([torch.randperm(12, generator=g)[:7] for _ in range(2)])
+    order = [*torch.randperm(6, generator=g).tolist(), 6]
+    if order[:6] == list(range(6)):
+        order = [*range(5, -1, -1), 6]
+    model = TinyTransformer(12, dim=16, n_layers=n_layers, n_heads=2, attention="causal", seed=seed)
+    model = model.double()
+    with torch.no_grad():
+        return (model(tokens[:, order])[:, -1] - model(tokens)[:, -1]).abs().max().item()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_one_causal_layer_without_positions_is_a_bag_of_words_over_its_prefix(seed):
+    assert _last_position_after_prefix_shuffle(1, seed) < 1e-12
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_two_causal_layers_without_positions_see_the_order_of_the_prefix(seed):
+    assert _last_position_after_prefix_shuffle(2, seed) > 1e-3

@@ -54,7 +54,11 @@ pytestmark = pytest.mark.build
 
 FIXTURES = Path(__file__).resolve().parent / "browser_fixtures"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+VIEWPORTS = {
+    "desktop": {"width": 1280, "height": 800},
+    "tablet": {"width": 1024, "height": 768},
+    "phone": {"width": 390, "height": 844},
+}
 # Without the background-networking flags Chromium calls Google hosts on its
 # own, which would look like failed or foreign requests of the book.
 CHROMIUM_ARGS = [
@@ -142,16 +146,21 @@ def foreign_problems(log: NetworkLog) -> list[str]:
     return [f"request to another host: {r}" for r in log.foreign_requests]
 
 
-def settle(page) -> None:
-    """Wait until MathJax has typeset the page, fonts are in and the network is idle."""
+def settle(page, typeset_all: bool = True) -> None:
+    """Wait until MathJax has typeset the page (every formula, unless not
+    ``typeset_all``: then what its lazy typesetting shows first) and fonts are in."""
     page.wait_for_load_state("load", timeout=TIMEOUT_MS)
     page.evaluate(
-        """async () => {
+        """async (all) => {
             if (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
                 await window.MathJax.startup.promise;
+                // ui/lazy typesets a formula when it scrolls into view: all of them now
+                const doc = window.MathJax.startup.document;
+                if (all && doc && doc.lazyTypesetAll) await doc.lazyTypesetAll();
             }
             await document.fonts.ready;
-        }"""
+        }""",
+        typeset_all,
     )
 
 
@@ -345,6 +354,264 @@ def figure_problems(page) -> list[str]:
     return page.evaluate(_FIGURES_JS, [DEFECT])
 
 
+_NUMBER_IN_COLUMN_JS = r"""([defect, tol]) => {
+    const problems = [];
+    const vw = document.documentElement.clientWidth;
+    const column = ['article.bd-article', 'article', 'main'].map((s) => document.querySelector(s))
+        .find((e) => e) || document.body;
+    const cr = column.getBoundingClientRect();
+    const unquote = (s) => (s && s !== 'none' && s !== 'normal')
+        ? s.replace(/^"|"$/g, '').replace(/\\(.)/g, '$1') : '';
+    const rendered = (el) => Array.from(el.querySelectorAll('mjx-c, mjx-utext'))
+        .map((c) => c.textContent || unquote(getComputedStyle(c, '::before').content)).join('');
+    const px = Math.round;
+    document.querySelectorAll('mjx-container[display="true"] mjx-labels mjx-mtd').forEach((label) => {
+        const c = label.closest('mjx-container');
+        if (!c.getClientRects().length) return;  // hidden (a closed dropdown)
+        // what the reader sees of the column: the column, the window and every
+        // box between the formula and the column that clips or scrolls
+        let left = Math.max(cr.left, 0), right = Math.min(cr.right, vw);
+        for (let e = c; e && e !== column; e = e.parentElement) {
+            if (getComputedStyle(e).overflowX !== 'visible') {
+                const r = e.getBoundingClientRect();
+                left = Math.max(left, r.left);
+                right = Math.min(right, r.right);
+            }
+        }
+        const r = label.getBoundingClientRect();
+        if (r.width < 1 || r.left < left - tol || r.right > right + tol) {
+            c.setAttribute(defect, 'number');
+            problems.push(`equation number ${rendered(label).trim() || '?'} at ${px(r.left)}..${px(r.right)}px `
+                          + `lies outside the visible column ${px(left)}..${px(right)}px`);
+        }
+    });
+    return problems;
+}"""
+
+
+def equation_number_position_problems(page, tolerance_px: int = 1) -> list[str]:
+    """Equation numbers that the reader cannot see without scrolling sideways:
+    outside the content column, the window, or a box that clips or scrolls."""
+    return page.evaluate(_NUMBER_IN_COLUMN_JS, [DEFECT, tolerance_px])
+
+
+_OVERFLOW_JS = r"""([defect, tol]) => {
+    // open what a reader can open (hidden inputs, dropdowns), measure, close again
+    const closed = Array.from(document.querySelectorAll('details:not([open])'));
+    closed.forEach((d) => { d.open = true; });
+    const hidden = Array.from(document.querySelectorAll('.toggle-hidden'));
+    hidden.forEach((e) => e.classList.remove('toggle-hidden'));
+    const problems = [];
+    const boxes = document.querySelectorAll(
+        'div.cell_input pre, div.cell_output pre, div.output pre, div.highlight pre, div.cell_output .output');
+    boxes.forEach((box) => {
+        if (!box.getClientRects().length) return;
+        if (box.scrollWidth > box.clientWidth + tol) {
+            box.setAttribute(defect, 'overflow');
+            const kind = box.closest('.cell_output, .output') ? 'output' : 'code';
+            const line = box.textContent.split('\n').reduce((a, b) => (b.length > a.length ? b : a), '').trim();
+            const shown = line.length > 90 ? `${line.slice(0, 40)} ... ${line.slice(-45)}` : line;
+            problems.push(`${kind} box ${box.scrollWidth}px wide in ${box.clientWidth}px: "${shown}" `
+                          + `(${line.length} characters)`);
+        }
+    });
+    closed.forEach((d) => { d.open = false; });
+    hidden.forEach((e) => e.classList.add('toggle-hidden'));
+    return problems;
+}"""
+
+
+def overflow_problems(page, tolerance_px: int = 1) -> list[str]:
+    """Code and output boxes whose text runs past their right edge (a reader
+    would have to scroll sideways, and the end of the line is lost on paper)."""
+    return page.evaluate(_OVERFLOW_JS, [DEFECT, tolerance_px])
+
+
+_COLLAPSED_JS = r"""([defect]) => {
+    const problems = [];
+    document.querySelectorAll('div.solution').forEach((box) => {
+        if (!box.getClientRects().length) return;
+        const title = box.querySelector('.admonition-title, .solution-title, summary');
+        const shown = Array.from(box.children).filter((child) =>
+            child !== title && !child.contains(title) && !child.matches('button')
+            && child.getClientRects().length && child.getBoundingClientRect().height > 0
+            && getComputedStyle(child).visibility !== 'hidden');
+        if (shown.length) {
+            box.setAttribute(defect, 'solution');
+            problems.push(`solution "${(title ? title.textContent : '').replace(/\s+/g, ' ').trim().slice(0, 60)}" `
+                          + 'is shown open');
+        }
+    });
+    return problems;
+}"""
+
+
+def open_solution_problems(page) -> list[str]:
+    """Solutions that show their content before the reader opens them."""
+    return page.evaluate(_COLLAPSED_JS, [DEFECT])
+
+
+_EMPTY_REFERENCE_JS = r"""([defect]) => {
+    const kinds = 'theorem|proposition|definition|lemma|corollary|exercise|solution|figure|table|'
+        + 'equation|eq\\.|remark|example|algorithm|section|chapter|property|assumption';
+    const bare = new RegExp(`^(${kinds})?\\s*[,.:;]?$`, 'i');
+    const problems = [];
+    const article = document.querySelector('article') || document.body;
+    article.querySelectorAll('a.reference.internal, a[href^="#"]').forEach((a) => {
+        if (a.matches('.headerlink, .toc-backref') || a.closest('nav, .toctree-wrapper')) return;
+        if (a.querySelector('img, mjx-container, svg')) return;
+        const text = a.textContent.replace(/\s+/g, ' ').trim();
+        if (bare.test(text) || /%s|\?\?|\{number\}|\{name\}/.test(text)) {
+            a.setAttribute(defect, 'reference');
+            // the punctuation after it, as the reader sees it: "Theorem ,"
+            const after = ((a.nextSibling && a.nextSibling.textContent || '').match(/^\s*([,.:;])/) || ['', ''])[1];
+            problems.push(`reference to ${a.getAttribute('href')} reads "${text}${after}"`);
+        }
+    });
+    return problems;
+}"""
+
+
+def empty_reference_problems(page) -> list[str]:
+    """Cross-references that print no number or name ("Theorem ," or "")."""
+    return page.evaluate(_EMPTY_REFERENCE_JS, [DEFECT])
+
+
+_ALT_TEXT_JS = r"""([defect]) => {
+    const problems = [];
+    const article = document.querySelector('article') || document.body;
+    article.querySelectorAll('img').forEach((img) => {
+        if (img.getAttribute('role') === 'presentation' || img.getAttribute('aria-hidden') === 'true') return;
+        const alt = (img.getAttribute('alt') || '').trim();
+        let why = '';
+        if (!alt) why = 'no alt text';
+        else if (/[\\/]|\.(png|jpe?g|gif|svg|webp)\b/i.test(alt)) why = 'the alt text is a file name';
+        else if (/^(image|figure|picture|plot|graph|chart|png|output)\s*\d*$/i.test(alt)) why = 'a generic alt text';
+        else if (alt.split(/\s+/).length < 3) why = 'an alt text of fewer than three words';
+        if (why) {
+            img.setAttribute(defect, 'alt');
+            problems.push(`image ${img.getAttribute('src')}: ${why} ("${alt.slice(0, 60)}")`);
+        }
+    });
+    return problems;
+}"""
+
+
+def alt_text_problems(page) -> list[str]:
+    """Content images without real alt text (none, a file path, a generic word)."""
+    return page.evaluate(_ALT_TEXT_JS, [DEFECT])
+
+
+# axe-core, bundled by the axe-playwright-python package (no download). It
+# runs on the page as it first shows (MathJax's lazy typesetting not forced:
+# on the thousands of elements of every typeset formula it takes minutes).
+# Its colour-contrast rule, the slow one, skips the inside of formulas and
+# every highlighted code block but the first input and the first output of
+# the page (the others repeat their colours); the "region" rule (moderate at
+# most) is off.
+AXE_SAMPLE = "data-axe-sample"
+AXE_CONTRAST_CONTEXT = {"exclude": [["mjx-container"], [f".highlight:not([{AXE_SAMPLE}])"]]}
+AXE_OPTIONS = {"resultTypes": ["violations"], "rules": {"region": {"enabled": False}}}
+AXE_IMPACTS = ("serious", "critical")
+
+
+@functools.cache
+def _axe_script() -> str:
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe().axe_script
+
+
+def axe_problems(page) -> list[str]:
+    """Serious or critical accessibility violations that axe-core reports."""
+    page.evaluate(_axe_script())
+    violations = page.evaluate(
+        """async ([contrastContext, options, sample, defect]) => {
+            for (const s of ['div.cell_input .highlight', 'div.cell_output .highlight', 'div.highlight']) {
+                const first = document.querySelector(s);
+                if (first) first.setAttribute(sample, '');
+            }
+            const others = {...options, rules: {...options.rules, 'color-contrast': {enabled: false}}};
+            const contrast = {...options, runOnly: ['color-contrast']};
+            const found = (await axe.run(document, others)).violations
+                .concat((await axe.run(contrastContext, contrast)).violations);
+            return found.map((v) => {
+                v.nodes.forEach((n) => {
+                    const el = document.querySelector(n.target[0]);
+                    if (el) el.setAttribute(defect, 'axe');
+                });
+                return {id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')), count: v.nodes.length};
+            });
+        }""",
+        [AXE_CONTRAST_CONTEXT, AXE_OPTIONS, AXE_SAMPLE, DEFECT],
+    )
+    return [
+        f"{v['impact']} {v['id']} ({v['help']}): {v['count']} elements, e.g. {'; '.join(v['nodes'])}"
+        for v in violations
+        if v["impact"] in AXE_IMPACTS
+    ]
+
+
+_DRAWERS_JS = r"""() => {
+    const vw = document.documentElement.clientWidth;
+    const shown = (el) => {
+        if (!el || !el.getClientRects().length) return false;
+        const r = el.getBoundingClientRect();
+        if (r.width < 100 || r.right <= 0 || r.left >= vw || getComputedStyle(el).visibility === 'hidden') return false;
+        // and a link in it that the reader can see
+        return Array.from(el.querySelectorAll('a')).some((a) => {
+            const ar = a.getBoundingClientRect();
+            return ar.width > 0 && ar.right > 0 && ar.left < vw && getComputedStyle(a).visibility !== 'hidden';
+        });
+    };
+    const open = (id) => document.querySelector(`dialog#${id}[open]`);
+    return {
+        primary: shown(open('pst-primary-sidebar-modal'))
+            || shown(document.getElementById('pst-primary-sidebar')),
+        secondary: shown(open('pst-secondary-sidebar-modal'))
+            || shown(document.getElementById('pst-secondary-sidebar')),
+        searchFields: Array.from(document.querySelectorAll('.search-button-field, form.bd-search input'))
+            .filter((e) => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden'
+                     && e.getBoundingClientRect().width > 0).length,
+    };
+}"""
+
+TOGGLES = {
+    "primary": ("button.primary-toggle", "the menu button"),
+    "secondary": ("button.secondary-toggle", "the contents button"),
+}
+
+
+def navigation_problems(page) -> list[str]:
+    """Tap the menu and the contents button as a reader would: each must show
+    (or, on a wide screen, hide) its sidebar; at most one search field shows."""
+    problems = []
+    state = page.evaluate(_DRAWERS_JS)
+    if state["searchFields"] > 1:
+        problems.append(f"{state['searchFields']} search fields are shown")
+    for kind, (selector, name) in TOGGLES.items():
+        buttons = page.locator(f"{selector}:visible")
+        if not buttons.count():
+            if not state[kind]:
+                problems.append(f"{name}: none visible, and its sidebar is not shown either")
+            continue
+        before = page.evaluate(_DRAWERS_JS)[kind]
+        buttons.first.click(timeout=5000)
+        page.wait_for_timeout(700)  # the theme's transitions take 0.3 s
+        after = page.evaluate(_DRAWERS_JS)[kind]
+        if after == before:
+            problems.append(f"tapping {name} {'hid' if before else 'showed'} nothing (its sidebar stays "
+                            f"{'shown' if before else 'hidden'})")
+        # back to where the reader was: close a drawer, re-open a collapsed sidebar
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(300)
+        if page.evaluate(_DRAWERS_JS)[kind] != before and page.locator(f"{selector}:visible").count():
+            page.locator(f"{selector}:visible").first.click(timeout=5000)
+            page.wait_for_timeout(700)
+    return problems
+
+
 def screenshot(page, kind: str | None = None) -> bytes:
     """The viewport, scrolled to the first element marked with a defect of ``kind``."""
     if kind:
@@ -366,27 +633,40 @@ class Visit:
     screenshots: dict[str, bytes]
 
 
-ALL_CHECKS = ("network", "foreign", "mathjax", "display", "figures")
+# The order matters: "overflow" opens hidden inputs and solutions to measure
+# them (and closes them again), so "collapsed" runs before it.
+ALL_CHECKS = ("network", "foreign", "mathjax", "display", "numbers", "collapsed", "references", "alt")
+ALL_CHECKS += ("overflow", "figures")
+BASE_CHECKS = ("network", "foreign", "mathjax", "display", "figures")
+RUN = {
+    "mathjax": (mathjax_problems, "math"),
+    "display": (display_math_problems, "display-math"),
+    "numbers": (equation_number_position_problems, "number"),
+    "collapsed": (open_solution_problems, "solution"),
+    "references": (empty_reference_problems, "reference"),
+    "alt": (alt_text_problems, "alt"),
+    "axe": (axe_problems, "axe"),
+    "overflow": (overflow_problems, "overflow"),
+    "figures": (figure_problems, "figure"),
+    "navigation": (navigation_problems, None),
+}
 
 
-def inspect(browser, url: str, origin: str, viewport: str = "desktop", checks=ALL_CHECKS) -> Visit:
+def inspect(
+    browser, url: str, origin: str, viewport: str = "desktop", checks=ALL_CHECKS, scheme: str = "light"
+) -> Visit:
     """Open ``url`` as a first-time reader (a fresh browser context) at
-    ``viewport``, run ``checks`` and close it."""
-    context = browser.new_context(viewport=VIEWPORTS[viewport], device_scale_factor=1)
+    ``viewport`` with the OS colour ``scheme``, run ``checks`` and close it."""
+    context = browser.new_context(viewport=VIEWPORTS[viewport], device_scale_factor=1, color_scheme=scheme)
     page = context.new_page()
     try:
         log = watch_network(page, origin)
         page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
-        settle(page)
-        run = {
-            "mathjax": (mathjax_problems, "math"),
-            "display": (display_math_problems, "display-math"),
-            "figures": (figure_problems, "figure"),
-        }
+        settle(page, typeset_all=tuple(checks) != ("axe",))
         problems, shots = {}, {}
         for check in checks:
-            if check in run:
-                function, kind = run[check]
+            if check in RUN:
+                function, kind = RUN[check]
                 problems[check] = function(page)
                 if problems[check]:
                     shots[check] = screenshot(page, kind)
@@ -399,7 +679,8 @@ def inspect(browser, url: str, origin: str, viewport: str = "desktop", checks=AL
                 page.evaluate("window.scrollTo(0, 0)")
                 shots[check] = screenshot(page)
         size = VIEWPORTS[viewport]
-        return Visit(url, f"{size['width']}x{size['height']}", problems, numbers, shots)
+        label = f"{size['width']}x{size['height']}" + ("" if scheme == "light" else f" {scheme}")
+        return Visit(url, label, problems, numbers, shots)
     finally:
         context.close()
 
@@ -434,14 +715,14 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def book_html(built_book) -> Path:
+def book_html(request) -> Path:
     """The built HTML: LLMLOSS_BOOK_HTML if given, else conftest.built_book (stored outputs)."""
     given = os.environ.get("LLMLOSS_BOOK_HTML")
     if given:
         html = Path(given).resolve()
         assert (html / "chapters").is_dir(), f"LLMLOSS_BOOK_HTML={given} is not a built book"
         return html
-    html, result = built_book
+    html, result = request.getfixturevalue("built_book")
     # A warning fails test_build.py; here only pages that were not written fail.
     missing = [name for name in toc_files() if not (html / f"{name}.html").exists()]
     assert not missing, f"not built: {missing}\n" + result.stdout[-6000:] + result.stderr[-6000:]
@@ -489,14 +770,23 @@ def book_origin(book_html):
 
 @pytest.fixture(scope="module")
 def visit(browser, book_origin):
-    """visit(page, viewport) -> Visit, each page loaded once per viewport."""
-    cache: dict[tuple[str, str], Visit] = {}
+    """visit(page, viewport, scheme) -> Visit, each page loaded once per viewport
+    and colour scheme: at 1280 px in light mode every check but axe; at 390 px
+    the display check; visit(page, "desktop", scheme, axe=True): axe alone,
+    on the page as it first shows, in light or dark mode."""
+    cache: dict[tuple, Visit] = {}
 
-    def get(name: str, viewport: str = "desktop") -> Visit:
-        if (name, viewport) not in cache:
-            checks = ALL_CHECKS if viewport == "desktop" else ("display",)
-            cache[name, viewport] = inspect(browser, f"{book_origin}/{name}.html", book_origin, viewport, checks)
-        return cache[name, viewport]
+    def get(name: str, viewport: str = "desktop", scheme: str = "light", axe: bool = False) -> Visit:
+        key = (name, viewport, scheme, axe)
+        if key not in cache:
+            if axe:
+                checks = ("axe",)
+            elif viewport == "desktop":
+                checks = ALL_CHECKS
+            else:
+                checks = ("display",)
+            cache[key] = inspect(browser, f"{book_origin}/{name}.html", book_origin, viewport, checks, scheme)
+        return cache[key]
 
     return get
 
@@ -506,8 +796,8 @@ def synthetic(browser, book_html):
     """inspect a page of tests/browser_fixtures, served with the book's _static (MathJax)."""
     with serve(FIXTURES, book_html) as origin:
 
-        def get(name: str, viewport: str = "desktop") -> Visit:
-            return inspect(browser, f"{origin}/{name}.html", origin, viewport)
+        def get(name: str, viewport: str = "desktop", checks=BASE_CHECKS, scheme: str = "light") -> Visit:
+            return inspect(browser, f"{origin}/{name}.html", origin, viewport, checks, scheme)
 
         yield get
 
@@ -540,15 +830,38 @@ def report(request, check: str, visits: dict[str, Visit]) -> None:
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("check", ["network", "foreign", "mathjax", "figures"])
+PAGE_CHECKS = ["network", "foreign", "mathjax", "figures", "numbers", "overflow", "collapsed", "references", "alt"]
+
+
+@pytest.mark.parametrize("check", PAGE_CHECKS)
 @pytest.mark.parametrize("name", PAGES)
 def test_page(request, visit, name, check):
-    """network: no console error or failed request; foreign: nothing from another
-    host; mathjax: every formula rendered without error; figures: every image loads."""
+    """At 1280x800, light. network: no console error or failed request; foreign:
+    nothing from another host; mathjax: every formula rendered without error;
+    figures: every image loads; numbers: every equation number inside the
+    visible column; overflow: no code or output box wider than its text;
+    collapsed: solutions closed; references: no reference without its number
+    or name; alt: every content image has real alt text."""
     report(request, check, {name: visit(name, "desktop")})
 
 
-@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("name", PAGES)
+def test_no_serious_accessibility_violation(request, visit, name, scheme):
+    """axe-core at 1280x800 with the OS in light and in dark mode (the book follows it)."""
+    report(request, "axe", {name: visit(name, "desktop", scheme, axe=True)})
+
+
+# The toggles are the same on every page of the theme: one chapter and the
+# landing page, at a phone, a tablet and a desktop width.
+@pytest.mark.parametrize("viewport", ["phone", "tablet", "desktop"])
+@pytest.mark.parametrize("name", ["chapters/index", "chapters/455_dpo"])
+def test_menu_and_contents_buttons_work(request, browser, book_origin, name, viewport):
+    visit = inspect(browser, f"{book_origin}/{name}.html", book_origin, viewport, ("navigation",))
+    report(request, "navigation", {name: visit})
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
 @pytest.mark.parametrize("name", PAGES)
 def test_no_display_equation_is_cut_off(request, visit, name, viewport):
     report(request, "display", {name: visit(name, viewport)})
@@ -603,3 +916,103 @@ def test_a_missing_figure_is_caught(synthetic):
     visit = synthetic("missing_figure")
     assert visit.problems["figures"] == ['figure _images/no-such-figure.png (alt "a missing figure") did not load']
     assert any("HTTP 404" in p and "no-such-figure.png" in p for p in visit.problems["network"])
+
+
+def test_a_hidden_equation_number_is_caught(synthetic):
+    problems = synthetic("hidden_number", checks=("numbers",)).problems["numbers"]
+    assert len(problems) == 1 and "(4.5.2)" in problems[0] and "outside the visible column" in problems[0], problems
+
+
+def test_an_overflowing_box_is_caught(synthetic):
+    problems = synthetic("overflowing_box", checks=("overflow",)).problems["overflow"]
+    assert len(problems) == 2, problems
+    assert any(p.startswith("output box") and "proved symbolically" in p for p in problems), problems
+    assert any(p.startswith("code box") and "hidden_but_too_long" in p for p in problems), problems
+
+
+def test_an_open_solution_is_caught(synthetic):
+    problems = synthetic("open_solution", checks=("collapsed",)).problems["collapsed"]
+    assert problems == ['solution "Solution to Exercise 4.5.1.1" is shown open'], problems
+
+
+def test_an_empty_reference_is_caught(synthetic):
+    problems = synthetic("empty_reference", checks=("references",)).problems["references"]
+    assert len(problems) == 3, problems
+    assert any('#thm-a reads "Theorem,"' in p for p in problems), problems
+    assert any('#prop-b reads "Proposition."' in p for p in problems), problems
+    assert any('#ex-c reads ""' in p for p in problems), problems
+
+
+def test_an_image_without_real_alt_text_is_caught(synthetic):
+    problems = synthetic("bad_alt_text", checks=("alt",)).problems["alt"]
+    assert len(problems) == 3, problems
+    assert any("file name" in p for p in problems) and any("no alt text" in p for p in problems), problems
+    assert any("fewer than three words" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_an_accessibility_violation_is_caught(synthetic, scheme):
+    problems = synthetic("low_contrast", checks=("axe",), scheme=scheme).problems["axe"]
+    assert any(p.startswith("serious color-contrast") for p in problems), problems
+    assert any(p.startswith("critical image-alt") for p in problems), problems
+
+
+@pytest.mark.parametrize("viewport", ["phone", "tablet"])
+def test_dead_toggles_are_caught(synthetic, viewport):
+    problems = synthetic("dead_toggles", viewport, checks=("navigation",)).problems["navigation"]
+    assert "2 search fields are shown" in problems, problems
+    assert any(p.startswith("tapping the menu button showed nothing") for p in problems), problems
+    assert any(p.startswith("tapping the contents button showed nothing") for p in problems), problems
+
+
+# --------------------------------------------------------------------------
+# Search and equation links, as a reader uses them.
+# --------------------------------------------------------------------------
+
+
+def _chapter_of(number: int) -> str:
+    """The page of equation (4.5.number), e.g. chapters/454_rlhf."""
+    sub = next(s for s in EQUATIONS if number in EQUATIONS[s])
+    return next(f for f in toc_files() if Path(f).name.startswith(sub.replace(".", "") + "_"))
+
+
+@pytest.mark.parametrize("query", ["4.5.18", "偏好", "直接偏好优化", "Bradley-Terry"])
+def test_search_finds(browser, book_origin, query):
+    """The search page lists the chapter that holds the equation or the word."""
+    context = browser.new_context(viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    try:
+        page.goto(f"{book_origin}/search.html?q={query}", wait_until="load", timeout=TIMEOUT_MS)
+        page.wait_for_function(
+            "() => { const s = document.querySelector('#search-results .search-summary, "
+            "#search-results p'); return s && s.textContent.trim().length > 0; }",
+            timeout=TIMEOUT_MS,
+        )
+        hits = page.eval_on_selector_all("#search-results li a", "links => links.map(a => a.getAttribute('href'))")
+    finally:
+        context.close()
+    assert hits, f"search for {query} found nothing"
+    if query == "4.5.18":
+        assert any(_chapter_of(18).split("/")[1] in h for h in hits), hits
+
+
+def test_a_link_to_an_equation_shows_its_number(browser, book_origin):
+    """Following a link to (4.5.18) shows the equation with its number on screen."""
+    context = browser.new_context(viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    try:
+        page.goto(f"{book_origin}/{_chapter_of(18)}.html#eq-4-5-18", wait_until="load", timeout=TIMEOUT_MS)
+        settle(page)
+        page.evaluate("() => document.getElementById('eq-4-5-18').scrollIntoView()")
+        page.wait_for_timeout(300)
+        numbers = page.evaluate(
+            _NUMBERS_JS.replace(
+                "document.querySelectorAll('mjx-container mjx-labels mjx-mtd')",
+                "Array.from(document.querySelectorAll('mjx-container mjx-labels mjx-mtd')).filter((l) => {"
+                " const r = l.getBoundingClientRect(); return r.width > 0 && r.top >= 0"
+                " && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth; })",
+            )
+        )
+    finally:
+        context.close()
+    assert "(4.5.18)" in numbers, f"on screen after following the link: {numbers}"

@@ -4,6 +4,7 @@ no asset from another host."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -63,3 +64,32 @@ def test_proof_headings_read_as_the_text_numbers_them(html):
     assert '<span class="caption-number">Theorem </span>4.5.1 (' in text
     assert not re.search(r"caption-number\">(Definition|Theorem) \d+ </span>", text), "a second counter"
     assert not re.search(r"caption-number\">(\w+) </span>\1", text), "a doubled word"
+
+
+def test_every_page_has_an_icon_and_no_thebe(html):
+    """A favicon of the book's own (no 404 for /favicon.ico); none of sphinx-thebe's
+    files while Thebe is off (launch_buttons.thebe: false)."""
+    assert (html / "_static" / "favicon.svg").exists()
+    for name, text in pages(html).items():
+        if name.startswith("_") or 'http-equiv="Refresh"' in text:
+            continue
+        assert re.search(r'<link rel="icon" href="[./]*_static/favicon\.svg"', text), name
+        assert "thebe" not in text.lower(), f"{name} loads sphinx-thebe"
+
+
+def test_mathjax_typesets_lazily(html):
+    text = pages(html)["chapters/455_dpo.html"]
+    assert '"load": ["ui/lazy"]' in text
+    assert (html / "_static" / "mathjax" / "ui" / "lazy.js").exists()
+
+
+def test_search_index_holds_equation_numbers_and_chinese_words(html):
+    index = (html / "searchindex.js").read_text(encoding="utf-8")
+    terms = json.loads(index[index.index("(") + 1 : index.rindex(")")])["terms"]
+    for term in ("4.5.18", "偏好", "直接偏好优化"):
+        assert term in terms, f"search finds nothing for {term}"
+
+
+def test_chinese_text_is_marked(html):
+    text = pages(html)["chapters/455_dpo.html"]
+    assert '<span lang="zh">直接偏好优化</span>' in text

@@ -328,3 +328,158 @@ def test_dpo_loss_result_keeps_dtype_and_reduction_none_shape():
         t = _four(n=3, dtype=dtype)
         assert dpo_loss(*t, reduction="none").shape == (3,)
         assert dpo_loss(*t).dtype == dtype and dpo_loss(*t).dim() == 0
+
+
+# ---------------------------------------------------------------- the DPO family
+
+from llmloss.dpo import (  # noqa: E402
+    cdpo_loss,
+    dpop_loss,
+    kto_loss,
+    log_odds,
+    orpo_loss,
+    robust_dpo_loss,
+    rpo_loss,
+    simpo_loss,
+)
+
+
+def _ell(z):
+    return torch.log1p(torch.exp(-z))  # -log sigma(z), independent of logsigmoid
+
+
+def test_cdpo_formula_and_finite_minimiser():
+    pc, pr, rc, rr = _four(seed=11)
+    beta, eps = 0.7, 0.2
+    h = (pc - rc) - (pr - rr)
+    expected = (1 - eps) * _ell(beta * h) + eps * _ell(-beta * h)
+    torch.testing.assert_close(cdpo_loss(pc, pr, rc, rr, beta=beta, label_smoothing=eps, reduction="none"), expected)
+    h_star = math.log((1 - eps) / eps) / beta
+    hh = torch.tensor([h_star - 1e-3, h_star, h_star + 1e-3], dtype=F64)
+    z = torch.zeros(3, dtype=F64)
+    values = cdpo_loss(hh, z, z, z, beta=beta, label_smoothing=eps, reduction="none")
+    assert values[1] < values[0] and values[1] < values[2]
+    no_smoothing = cdpo_loss(pc, pr, rc, rr, beta=beta, label_smoothing=0.0)
+    torch.testing.assert_close(no_smoothing, dpo_loss(pc, pr, rc, rr, beta))
+
+
+def test_robust_dpo_is_unbiased_under_flips():
+    pc, pr, rc, rr = _four(seed=12)
+    beta, eps = 0.3, 0.25
+    kept = robust_dpo_loss(pc, pr, rc, rr, beta=beta, flip_rate=eps, reduction="none")
+    flipped = robust_dpo_loss(pr, pc, rr, rc, beta=beta, flip_rate=eps, reduction="none")
+    clean = dpo_loss(pc, pr, rc, rr, beta=beta, reduction="none")
+    torch.testing.assert_close((1 - eps) * kept + eps * flipped, clean, rtol=0, atol=1e-12)
+    h = (pc - rc) - (pr - rr)
+    torch.testing.assert_close(kept, ((1 - eps) * _ell(beta * h) - eps * _ell(-beta * h)) / (1 - 2 * eps))
+
+
+def test_simpo_formula_and_length_invariance():
+    g = torch.Generator().manual_seed(13)
+    per_tok_c, per_tok_r = -torch.rand(4, generator=g, dtype=F64), -2 * torch.rand(4, generator=g, dtype=F64)
+    beta, gamma = 2.5, 0.8
+    expected = _ell(beta * per_tok_c - beta * per_tok_r - gamma)
+    for n_c, n_r in [(1, 1), (5, 40), (100, 3)]:
+        nc, nr = torch.full((4,), n_c, dtype=F64), torch.full((4,), n_r, dtype=F64)
+        out = simpo_loss(n_c * per_tok_c, n_r * per_tok_r, nc, nr, beta=beta, gamma=gamma, reduction="none")
+        torch.testing.assert_close(out, expected)
+    ints = torch.tensor([2, 3, 4, 5])
+    torch.testing.assert_close(
+        simpo_loss(ints * per_tok_c, ints * per_tok_r, ints, ints, beta=beta, gamma=gamma, reduction="none"), expected
+    )
+
+
+def test_orpo_formula_and_log_odds():
+    m = torch.tensor([-1e-300, -1e-8, -0.3, -2.0, -50.0], dtype=F64)
+    naive = torch.log(m.exp() / (1 - m.exp()))
+    torch.testing.assert_close(log_odds(m[2:]), naive[2:])
+    assert torch.isfinite(log_odds(torch.tensor([0.0, -1e-300], dtype=F64))).all()
+    assert torch.isfinite(log_odds(torch.tensor([0.0], dtype=torch.float32))).all()
+    lp_c, lp_r = torch.tensor([-3.0, -10.0], dtype=F64), torch.tensor([-6.0, -4.0], dtype=F64)
+    n_c, n_r = torch.tensor([3, 5]), torch.tensor([2, 8])
+    p_c, p_r = (lp_c / n_c).exp(), (lp_r / n_r).exp()
+    odds_ratio = (p_c / (1 - p_c)) / (p_r / (1 - p_r))
+    expected = -lp_c / n_c + 0.25 * torch.log1p(1 / odds_ratio)
+    torch.testing.assert_close(orpo_loss(lp_c, lp_r, n_c, n_r, lam=0.25, reduction="none"), expected)
+    torch.testing.assert_close(orpo_loss(lp_c, lp_r, n_c, n_r, lam=0.0, reduction="none"), -lp_c / n_c)
+
+
+def test_kto_formula_bounded_and_unpaired():
+    g = torch.Generator().manual_seed(14)
+    pol, ref = 4 * torch.randn(7, generator=g, dtype=F64), 4 * torch.randn(7, generator=g, dtype=F64)
+    good = torch.tensor([True, True, True, True, True, False, False])
+    beta, z0, ld, lu = 0.5, 0.3, 1.0, 1.5
+    out = kto_loss(pol, ref, good, z0, beta=beta, lambda_desirable=ld, lambda_undesirable=lu, reduction="none")
+    r = pol - ref
+    expected = torch.where(good, ld * (1 - torch.sigmoid(beta * (r - z0))), lu * (1 - torch.sigmoid(beta * (z0 - r))))
+    torch.testing.assert_close(out, expected)
+    big = torch.tensor([1e4, -1e4], dtype=F64)
+    both = kto_loss(big, torch.zeros(2, dtype=F64), torch.tensor([True, False]), 0.0, beta=beta, reduction="none")
+    assert ((both >= 0) & (both <= 1)).all()
+
+
+def test_kto_reference_point_is_a_constant():
+    pol = torch.tensor([0.5, -0.2], dtype=F64, requires_grad=True)
+    z0 = torch.tensor(0.4, dtype=F64, requires_grad=True)
+    kto_loss(pol, torch.zeros(2, dtype=F64), torch.tensor([True, False]), z0).backward()
+    assert z0.grad is None and pol.grad is not None
+
+
+def test_rpo_and_dpop_formulas():
+    pc, pr, rc, rr = _four(seed=15)
+    beta = 0.4
+    h = (pc - rc) - (pr - rr)
+    lengths = torch.tensor([1, 2, 3, 4, 5])
+    torch.testing.assert_close(
+        rpo_loss(pc, pr, rc, rr, lengths, beta=beta, alpha=0.5, reduction="none"),
+        -pc / lengths + 0.5 * _ell(beta * h),
+    )
+    shortfall = torch.clamp(rc - pc, min=0)
+    torch.testing.assert_close(
+        dpop_loss(pc, pr, rc, rr, beta=beta, lam=5.0, reduction="none"), _ell(beta * (h - 5.0 * shortfall))
+    )
+    above = rc - 1.0  # policy above the reference on y+: DPOP is DPO
+    torch.testing.assert_close(dpop_loss(above + 2.0, pr, rc, rr, beta), dpo_loss(above + 2.0, pr, rc, rr, beta))
+
+
+@pytest.mark.parametrize("fn", [cdpo_loss, robust_dpo_loss, rpo_loss, dpop_loss])
+def test_family_gradcheck(fn):
+    tensors = [t.requires_grad_() for t in _four(n=3, seed=16, scale=1.0)]
+    extra = (torch.tensor([1.0, 2.0, 3.0], dtype=F64),) if fn is rpo_loss else ()
+    assert torch.autograd.gradcheck(lambda *x: fn(*x, *extra, beta=0.7, reduction="sum"), tensors)
+
+
+def test_family_gradcheck_reference_free():
+    g = torch.Generator().manual_seed(17)
+    lp = [(-1 - torch.rand(3, generator=g, dtype=F64)).requires_grad_() for _ in range(2)]
+    n = torch.tensor([1.0, 2.0, 3.0], dtype=F64)
+    assert torch.autograd.gradcheck(lambda a, b: simpo_loss(a, b, n, n, reduction="sum"), lp)
+    assert torch.autograd.gradcheck(lambda a, b: orpo_loss(a, b, n, n, lam=0.3, reduction="sum"), lp)
+
+
+def test_family_bad_input_named():
+    pc, pr, rc, rr = _four(n=3)
+    n = torch.ones(3)
+    for bad in (-0.1, 0.5, True):
+        with pytest.raises(ValueError, match="label_smoothing"):
+            cdpo_loss(pc, pr, rc, rr, label_smoothing=bad)
+        with pytest.raises(ValueError, match="flip_rate"):
+            robust_dpo_loss(pc, pr, rc, rr, flip_rate=bad)
+    with pytest.raises(ValueError, match="chosen_lengths"):
+        simpo_loss(pc, pr, torch.zeros(3), n)
+    with pytest.raises(ValueError, match="rejected_lengths"):
+        orpo_loss(pc, pr, n, torch.ones(2))
+    with pytest.raises(ValueError, match="gamma"):
+        simpo_loss(pc, pr, n, n, gamma=-1.0)
+    with pytest.raises(ValueError, match="desirable"):
+        kto_loss(pc, rc, torch.ones(3), 0.0)
+    with pytest.raises(ValueError, match="reference_point"):
+        kto_loss(pc, rc, torch.ones(3, dtype=torch.bool), -1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        rpo_loss(pc, pr, rc, rr, n, alpha=-1.0)
+    with pytest.raises(ValueError, match="lam"):
+        dpop_loss(pc, pr, rc, rr, lam=float("inf"))
+    with pytest.raises(ValueError, match="beta"):
+        dpop_loss(pc, pr, rc, rr, beta=0.0)
+    with pytest.raises(ValueError, match="reduction"):
+        simpo_loss(pc, pr, n, n, reduction="avg")

@@ -1,5 +1,5 @@
-"""Sparse and gated softmax and the chunked linear cross-entropy, section 4.5.6:
-eqs. (4.5.29), (4.5.30)."""
+"""Sparse and gated softmax, the sparsemax loss, the top-k mixture-of-experts router
+and the chunked linear cross-entropy, section 4.5.6: eqs. (4.5.29), (4.5.30)."""
 
 import math
 
@@ -10,15 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmloss.frontiers import (
-    _cpu_memory_records,
     chunked_linear_cross_entropy,
     gate_weighted_softmax,
     gated_softmax,
+    linear_moe,
     logits_bytes,
-    measure_peak_memory,
-    measure_time,
+    moe_gates,
     plain_linear_cross_entropy,
     sparsemax,
+    sparsemax_loss,
     topk_mask,
     topk_softmax,
 )
@@ -127,6 +127,131 @@ def test_sparsemax_jacobian_and_dim():
 def test_sparsemax_bad_input():
     with pytest.raises(ValueError, match="z"):
         sparsemax(torch.arange(3))
+
+
+# ---------------------------------------------------------------- sparsemax loss
+
+
+def _sparsemax_loss_reference(z, y):
+    """Fenchel-Young form 1/2 ||e_y - z||^2 - 1/2 ||p - z||^2, from the sparsemax output."""
+    onehot = F.one_hot(y, z.shape[-1]).to(z.dtype)
+    return 0.5 * ((onehot - z) ** 2).sum(-1) - 0.5 * ((sparsemax(z) - z) ** 2).sum(-1)
+
+
+def test_sparsemax_loss_hand_examples():
+    # equal logits: p uniform, tau = -1/V, L = 1/2 - 1/(2V)
+    assert sparsemax_loss(torch.zeros(1, 4, dtype=F64), torch.tensor([0])).item() == pytest.approx(0.375)
+    # z = (2, 1.6, 1.2, 0.9): S = {0, 1}, tau = 1.3; target outside S: finite loss
+    z = torch.tensor([[2.0, 1.6, 1.2, 0.9]], dtype=F64)
+    assert sparsemax_loss(z, torch.tensor([3])).item() == pytest.approx(1.19)
+    assert sparsemax_loss(z, torch.tensor([0])).item() == pytest.approx(0.09)
+    assert sparsemax_loss(torch.tensor([[5.0, 0.0]], dtype=F64), torch.tensor([0])).item() == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.floats(-20, 20, allow_nan=False), min_size=2, max_size=10), data=st.data())
+def test_sparsemax_loss_properties(values, data):
+    z = torch.tensor([values], dtype=F64, requires_grad=True)
+    y = torch.tensor([data.draw(st.integers(0, len(values) - 1))])
+    loss = sparsemax_loss(z, y, reduction="sum")
+    (grad,) = torch.autograd.grad(loss, z)
+    p, onehot = sparsemax(z.detach()), F.one_hot(y, len(values)).to(F64)
+    torch.testing.assert_close(grad, p - onehot, rtol=0, atol=1e-9)
+    torch.testing.assert_close(loss.detach(), _sparsemax_loss_reference(z.detach(), y)[0], rtol=1e-9, atol=1e-7)
+    assert loss.item() >= -1e-9
+    assert (loss.item() <= 1e-9) == bool(torch.allclose(p, onehot, atol=1e-12))
+    torch.testing.assert_close(sparsemax_loss(z.detach() + 7.5, y, "sum"), loss.detach(), rtol=1e-9, atol=1e-9)
+
+
+def test_sparsemax_loss_reductions_shapes_gradcheck_and_dtypes():
+    z, y = randn(2, 3, 5, seed=4), torch.tensor([[0, 4, 2], [1, 1, 3]])
+    per_item = sparsemax_loss(z, y, reduction="none")
+    assert per_item.shape == (2, 3)
+    torch.testing.assert_close(per_item, _sparsemax_loss_reference(z, y))
+    torch.testing.assert_close(sparsemax_loss(z, y, reduction="sum"), per_item.sum())
+    torch.testing.assert_close(sparsemax_loss(z, y), per_item.mean())
+    assert torch.autograd.gradcheck(lambda t: sparsemax_loss(t, y, "none"), (z.clone().requires_grad_(),))
+    assert sparsemax_loss(z.half(), y).dtype == torch.float32
+    big = torch.tensor([[1e6, -1e6, 0.0]], dtype=torch.float32)
+    assert torch.isfinite(sparsemax_loss(big, torch.tensor([1])))
+    masked = torch.tensor([[0.0, float("-inf"), 1.0]], dtype=F64, requires_grad=True)
+    loss = sparsemax_loss(masked, torch.tensor([2]), "sum")
+    loss.backward()
+    assert loss.item() == 0 and torch.isfinite(masked.grad).all()
+
+
+@pytest.mark.parametrize(
+    "z, y, reduction, match",
+    [
+        (torch.zeros(2, 3, dtype=torch.long), torch.tensor([0, 1]), "mean", "z"),
+        (torch.zeros(2, 3), torch.tensor([0.0, 1.0]), "mean", "target"),
+        (torch.zeros(2, 3), torch.tensor([0, 1, 2]), "mean", "target must have shape"),
+        (torch.zeros(2, 3), torch.tensor([0, 3]), "mean", r"target must lie in \[0, 3\)"),
+        (torch.zeros(2, 3), torch.tensor([-1, 0]), "mean", "target must lie"),
+        (torch.zeros(2, 3), torch.tensor([0, 1]), "avg", "reduction"),
+        (torch.zeros(2, 0), torch.zeros(2, dtype=torch.long), "mean", "at least one entry"),
+    ],
+)
+def test_sparsemax_loss_bad_input(z, y, reduction, match):
+    with pytest.raises(ValueError, match=match):
+        sparsemax_loss(z, y, reduction=reduction)
+
+
+# ---------------------------------------------------------------- top-k mixture-of-experts router
+
+
+def test_moe_gates_renormalised_and_switch_style():
+    logits = randn(5, 4, seed=8)
+    torch.testing.assert_close(moe_gates(logits, 2), topk_softmax(logits, 2))
+    switch = moe_gates(logits, 1, renormalize=False)
+    torch.testing.assert_close(switch.sum(-1), torch.softmax(logits, -1).amax(-1))
+    assert torch.all((switch > 0).sum(-1) == 1)
+    # top-1 renormalised: the selected weight is the constant 1, so the router gets no gradient
+    leaf = logits.clone().requires_grad_()
+    (grad_renorm,) = torch.autograd.grad((moe_gates(leaf, 1) * randn(5, 4, seed=9)).sum(), leaf)
+    assert torch.all(grad_renorm == 0)
+    (grad_switch,) = torch.autograd.grad((moe_gates(leaf, 1, False) * randn(5, 4, seed=9)).sum(), leaf)
+    assert torch.all(grad_switch.abs().sum(-1) > 0)
+
+
+def test_linear_moe_equals_sparse_dispatch_and_unselected_experts_get_no_gradient():
+    x, gate_w = randn(7, 3, seed=10), randn(4, 3, seed=11)
+    experts = randn(4, 2, 3, seed=12).requires_grad_()
+    noise = randn(7, 4, seed=13)
+    out, gates = linear_moe(x, gate_w, experts, k=2, router_noise=noise)
+    torch.testing.assert_close(gates, topk_softmax(x @ gate_w.T + noise, 2))
+    chosen = topk_mask(x @ gate_w.T + noise, 2)
+    reference = torch.stack(
+        [sum(gates[n, e] * (experts[e] @ x[n]) for e in range(4) if chosen[n, e]) for n in range(7)]
+    )
+    torch.testing.assert_close(out, reference)
+    (grad,) = torch.autograd.grad(out[0].sum(), experts)  # one token
+    assert torch.all(grad[~chosen[0]] == 0) and torch.all(grad[chosen[0]].abs().sum((1, 2)) > 0)
+    router = gate_w.clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda w: linear_moe(x, w, experts.detach(), 2)[0], (router,))
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((torch.zeros(3, 2), torch.zeros(4, 2), torch.zeros(4, 1, 2), 0), "k must be"),
+        ((torch.zeros(3, 2), torch.zeros(4, 2), torch.zeros(4, 1, 2), 5), "k must be"),
+        ((torch.zeros(3, 2), torch.zeros(4, 3), torch.zeros(4, 1, 2), 1), "shapes"),
+        ((torch.zeros(3, 2), torch.zeros(4, 2), torch.zeros(3, 1, 2), 1), "shapes"),
+        ((torch.zeros(3, 2), torch.zeros(4, 2), torch.zeros(4, 2), 1), "expert_weights"),
+        ((torch.zeros(3, 2, dtype=torch.long), torch.zeros(4, 2), torch.zeros(4, 1, 2), 1), "x"),
+    ],
+)
+def test_linear_moe_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        linear_moe(*args)
+
+
+def test_moe_bad_noise_and_renormalize():
+    with pytest.raises(ValueError, match="router_noise"):
+        linear_moe(torch.zeros(3, 2), torch.zeros(4, 2), torch.zeros(4, 1, 2), 1, router_noise=torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="renormalize"):
+        moe_gates(torch.zeros(3, 4), 1, renormalize="yes")
 
 
 # ---------------------------------------------------------------- gated softmax, eq. (4.5.30)
@@ -324,42 +449,3 @@ def test_logits_bytes():
     assert logits_bytes(2, 3, torch.bfloat16) == 12
     with pytest.raises(ValueError, match="vocab"):
         logits_bytes(1, -1)
-
-
-def test_measure_peak_memory_is_the_peak_not_the_total():
-    def allocate():
-        x = torch.ones(1_000_000)  # 4 MB
-        y = torch.ones(500_000)  # 2 MB while x is alive: peak 6 MB
-        del x, y
-        z = torch.ones(1_250_000)  # 5 MB after both are freed
-        return float(z.sum())
-
-    assert 6_000_000 <= measure_peak_memory(allocate) < 6_100_000
-    assert measure_peak_memory(lambda: None) < 1000
-    with pytest.raises(ValueError, match="device"):
-        measure_peak_memory(allocate, device="meta")
-
-
-def test_measure_peak_memory_fails_loudly_without_allocation_records(monkeypatch):
-    profile = torch.profiler.profile
-
-    def without_memory(*args, **kwargs):
-        return profile(*args, **(kwargs | {"profile_memory": False}))
-
-    monkeypatch.setattr(torch.profiler, "profile", without_memory)
-    with pytest.raises(RuntimeError, match="probe"):
-        measure_peak_memory(lambda: torch.ones(10))
-
-
-def test_measure_peak_memory_fails_loudly_if_the_profiler_api_changes():
-    class NoRecords:
-        profiler = None
-
-    with pytest.raises(RuntimeError, match="allocation records"):
-        _cpu_memory_records(NoRecords())
-
-
-def test_measure_time_arguments():
-    assert measure_time(lambda: None, repeats=1) >= 0
-    with pytest.raises(ValueError, match="repeats"):
-        measure_time(lambda: None, repeats=0)

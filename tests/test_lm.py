@@ -14,7 +14,9 @@ from llmloss.lm import (
     next_token_targets,
     prefix_lm_mask,
     prefix_loss_mask,
+    shifted_lm_loss,
     token_log_probs,
+    valid_target_mask,
 )
 
 
@@ -467,3 +469,89 @@ def test_apply_reduction_follows_pytorch_and_gives_zero_for_no_item():
     assert apply_reduction(torch.zeros(0), "mean").item() == 0.0
     with pytest.raises(ValueError, match="reduction"):
         apply_reduction(values, "max")
+
+
+# ------------------------------------------------- valid_target_mask, shifted_lm_loss
+
+
+def test_valid_target_mask_counts_t_when_token_t_plus_1_is_real():
+    mask = valid_target_mask(torch.tensor([4, 2, 1, 0]), 5)
+    expected = torch.tensor(
+        [
+            [True, True, True, False, False],
+            [True, False, False, False, False],
+            [False] * 5,
+            [False] * 5,
+        ]
+    )
+    assert mask.dtype == torch.bool
+    assert torch.equal(mask, expected)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 8), min_size=1, max_size=5))
+def test_valid_target_mask_agrees_with_the_shifted_padding_mask(lengths):
+    seq_len = 8
+    lengths_t = torch.tensor(lengths)
+    real = torch.arange(seq_len) < lengths_t[:, None]  # M_t of the tokens
+    shifted = torch.cat([real[:, 1:], torch.zeros_like(real[:, :1])], dim=1)
+    assert torch.equal(valid_target_mask(lengths_t, seq_len), shifted)
+
+
+def test_valid_target_mask_keeps_eos_when_pad_equals_eos():
+    eos = pad = 0
+    tokens = torch.tensor([[5, 3, eos, pad, pad]])
+    targets = next_token_targets(tokens)
+    mask = valid_target_mask(torch.tensor([3]), 5)
+    assert targets[mask].tolist() == [3, eos]
+    assert targets[mask & (targets != pad)].tolist() == [3]  # the pitfall
+
+
+@pytest.mark.parametrize(
+    ("lengths", "seq_len"), [([6], 5), ([-1], 5), ([[2]], 5)], ids=["long", "neg", "2d"]
+)
+def test_valid_target_mask_rejects_bad_lengths(lengths, seq_len):
+    with pytest.raises(ValueError, match="lengths"):
+        valid_target_mask(torch.tensor(lengths), seq_len)
+
+
+def test_valid_target_mask_rejects_float_lengths():
+    with pytest.raises(ValueError, match="lengths"):
+        valid_target_mask(torch.tensor([2.0]), 5)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_shifted_lm_loss_equals_sliced_cross_entropy(reduction):
+    g = cpu_generator(11)
+    logits = torch.randn(3, 6, 9, generator=g, dtype=torch.float64)
+    labels = torch.randint(0, 9, (3, 6), generator=g)
+    labels[1, 4:] = IGNORE_INDEX
+    expected = F.cross_entropy(
+        logits[:, :-1].reshape(-1, 9), labels[:, 1:].reshape(-1), reduction=reduction
+    )
+    out = shifted_lm_loss(logits, labels, reduction=reduction)
+    torch.testing.assert_close(out.reshape(-1), expected.reshape(-1), rtol=0, atol=1e-12)
+    same = lm_loss(logits, next_token_targets(labels), reduction=reduction)
+    if reduction != "none":
+        torch.testing.assert_close(out, same, rtol=0, atol=1e-12)
+
+
+def test_shifted_lm_loss_shifts_already_shifted_labels_twice():
+    g = cpu_generator(12)
+    logits = torch.randn(2, 7, 5, generator=g, dtype=torch.float64)
+    tokens = torch.randint(0, 5, (2, 7), generator=g)
+    twice = shifted_lm_loss(logits, next_token_targets(tokens))
+    two_ahead = lm_loss(logits[:, :-2], tokens[:, 2:])
+    torch.testing.assert_close(twice, two_ahead, rtol=0, atol=1e-12)
+
+
+def test_shifted_lm_loss_gradcheck():
+    g = cpu_generator(13)
+    logits = torch.randn(2, 4, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    labels = torch.randint(0, 3, (2, 4), generator=g)
+    assert torch.autograd.gradcheck(lambda z: shifted_lm_loss(z, labels), (logits,))
+
+
+def test_shifted_lm_loss_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="labels"):
+        shifted_lm_loss(torch.zeros(2, 4, 3), torch.zeros(2, 5, dtype=torch.long))

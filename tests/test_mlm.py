@@ -14,6 +14,7 @@ from llmloss.device import cpu_generator
 from llmloss.mlm import (
     IGNORE_INDEX,
     bert_mask,
+    bits_per_byte,
     mlm_loss,
     sample_span_lengths,
     sample_spans,
@@ -21,6 +22,7 @@ from llmloss.mlm import (
     span_mask,
     whole_word_mask,
     word_ids,
+    word_span_mask,
 )
 
 # ---------------------------------------------------------------- bert_mask
@@ -387,3 +389,94 @@ def test_mlm_loss_properties(t, vocab, q, seed):
     n = int((labels != IGNORE_INDEX).sum())
     assert total >= 0 and torch.isfinite(mean)
     torch.testing.assert_close(mean * max(n, 1), total, rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------- 80/10/10 resolution, rates
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bert_mask_80_10_10_sees_the_random_draw_correction(seed):
+    """V = 3: the 0.1/V terms (0.033) are several tolerances wide, for any seed."""
+    vocab, mask_id, n = 3, 0, 300_000
+    tokens = torch.randint(1, vocab, (n,), generator=cpu_generator(100 + seed))
+    inputs, labels = bert_mask(tokens, mask_token_id=mask_id, vocab_size=vocab, generator=cpu_generator(seed))
+    sel = labels != IGNORE_INDEX
+    k = int(sel.sum())
+    freq_mask = (inputs[sel] == mask_id).double().mean().item()
+    freq_same = (inputs[sel] == tokens[sel]).double().mean().item()
+    for freq, prob, naive in ((freq_mask, 0.8 + 0.1 / vocab, 0.8), (freq_same, 0.1 + 0.1 / vocab, 0.1)):
+        tol = 5 * math.sqrt(prob * (1 - prob) / k)
+        assert abs(freq - prob) < tol
+        assert abs(naive - prob) > 3 * tol  # a helper without the correction would be caught
+
+
+@settings(max_examples=25, deadline=None)
+@given(seq_len=st.integers(1, 300), ratio=st.floats(0.01, 0.5), seed=st.integers(0, 2**31 - 1))
+def test_span_mask_realised_rate_is_rounded_budget(seq_len, ratio, seed):
+    rate = span_mask(seq_len, mask_ratio=ratio, generator=cpu_generator(seed)).double().mean().item()
+    assert rate == round(ratio * seq_len) / seq_len
+    assert abs(rate - ratio) <= 0.5 / seq_len + 1e-12
+
+
+# ----------------------------------------------------------- word_span_mask
+
+PIECES = ["[CLS]", "un", "##break", "##able", "tea", "##pot", "is", "here", "and", "there", "[SEP]"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_word_span_mask_whole_words_specials_and_budget(seed):
+    words = word_ids(PIECES)
+    w = torch.tensor(words)
+    for ratio in (0.1, 0.3, 0.6, 1.0):
+        m = word_span_mask(words, mask_ratio=ratio, generator=cpu_generator(seed))
+        assert m.dtype == torch.bool and m.shape == (len(PIECES),)
+        assert not m[w < 0].any()
+        for i in range(int(w.max()) + 1):
+            assert m[w == i].all() or not m[w == i].any()
+        budget = round(ratio * int((w >= 0).sum()))
+        assert budget <= int(m.sum()) <= budget + 3 - 1  # longest word: 3 pieces
+
+
+def test_word_span_mask_one_piece_words_spend_the_budget_exactly_and_reproduce():
+    words = list(range(50))
+    a = word_span_mask(words, mask_ratio=0.3, generator=cpu_generator(4))
+    b = word_span_mask(torch.tensor(words), mask_ratio=0.3, generator=cpu_generator(4))
+    assert int(a.sum()) == 15 and torch.equal(a, b)
+
+
+def test_word_span_mask_measures_spans_in_words():
+    """A span of one word (max_span = 1) masks that word's 3 pieces, though the budget is 1 piece."""
+    words = [0, 0, 0, 1, 1, 1, 2, 2, 2]  # three 3-piece words
+    m = word_span_mask(words, mask_ratio=0.1, max_span=1, generator=cpu_generator(0))
+    assert int(m.sum()) == 3  # budget round(0.9) = 1 piece, one whole word of 3 pieces
+
+
+def test_word_span_mask_edge_cases_and_bad_input():
+    assert word_span_mask([], generator=cpu_generator(0)).shape == (0,)
+    assert not word_span_mask([-1, -1]).any()
+    with pytest.raises(ValueError, match="word_of_piece"):
+        word_span_mask("abc")
+    with pytest.raises(ValueError, match="word_of_piece"):
+        word_span_mask(torch.zeros(3))
+    with pytest.raises(ValueError, match="word_of_piece"):
+        word_span_mask([0, -2])
+    with pytest.raises(ValueError, match="mask_ratio"):
+        word_span_mask([0, 1], mask_ratio=1.5)
+    with pytest.raises(ValueError, match="max_span"):
+        word_span_mask([0, 1], max_span=0)
+
+
+# ------------------------------------------------------------ bits_per_byte
+
+
+def test_bits_per_byte_value_and_tokenizer_independence():
+    assert bits_per_byte(8 * math.log(2), 4) == pytest.approx(2.0, rel=1e-15)
+    nll = torch.tensor(3.0, dtype=torch.float64)
+    assert torch.allclose(bits_per_byte(nll, 3), nll / (3 * math.log(2)))
+    assert bits_per_byte(1.0, len("é".encode())) == pytest.approx(1 / (2 * math.log(2)))  # 2 UTF-8 bytes
+
+
+@pytest.mark.parametrize("n_bytes", [0, -1, 2.5, "x"])
+def test_bits_per_byte_bad_input(n_bytes):
+    with pytest.raises((ValueError, TypeError)):
+        bits_per_byte(1.0, n_bytes)

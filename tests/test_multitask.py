@@ -289,3 +289,39 @@ def test_set_flat_gradient_splits_the_vector_in_parameter_order():
     set_flat_gradient([p1, p2], torch.arange(7, dtype=F64))
     torch.testing.assert_close(p1.grad, vec(0.0, 1.0, 2.0, 3.0).reshape(2, 2), rtol=0, atol=0)
     torch.testing.assert_close(p2.grad, vec(4.0, 5.0, 6.0), rtol=0, atol=0)
+
+
+# ---------------------------------------------------------------- claims of chapter 4.5.3
+
+
+@pytest.mark.parametrize(("a", "b"), [(1.0, 4.0), (3.0, 0.5), (2.0, 2.0)])
+def test_min_norm_direction_vanishes_at_a_pareto_stationary_pair(a, b):
+    # opposite gradients: 0 lies in their convex hull, so the MGDA certificate is 0
+    g1, g2 = vec(a, 0.0, 0.0), vec(-b, 0.0, 0.0)
+    assert min_norm_direction(g1, g2).norm().item() < 1e-15
+    assert min_norm_alpha(g1, g2).item() == pytest.approx(b / (a + b), rel=1e-12)
+
+
+def test_worked_example_of_the_chapter():
+    g1, g2 = vec(6.0, 0.0), vec(-1.0, 1.0)
+    assert min_norm_alpha(g1, g2).item() == pytest.approx(0.16, rel=1e-12)
+    torch.testing.assert_close(min_norm_direction(g1, g2), vec(0.12, 0.84), rtol=1e-12, atol=1e-15)
+    r = 2**-0.5
+    torch.testing.assert_close(normalized_gradient([g1, g2]), vec(1 - r, r), rtol=1e-12, atol=1e-15)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(finite, min_size=3, max_size=3), st.lists(finite, min_size=3, max_size=3))
+def test_two_task_equal_weight_normalised_direction_lowers_both_losses(x1, x2):
+    g1, g2 = torch.tensor(x1, dtype=F64), torch.tensor(x2, dtype=F64)
+    d = normalized_gradient([g1, g2])
+    for gk in (g1, g2):
+        assert (gk @ d).item() >= -1e-9 * max(1.0, gk.norm().item())
+
+
+def test_mgda_is_not_scale_invariant_but_stays_a_common_descent_direction():
+    g1, g2 = vec(1.0, 0.2, 0.0), vec(-0.3, 1.0, 0.5)
+    a1, a100 = min_norm_alpha(g1, g2), min_norm_alpha(100 * g1, g2)
+    assert a100.item() < a1.item()  # the min-norm point moves towards the smaller gradient
+    d = min_norm_direction(100 * g1, g2)
+    assert min((100 * g1) @ d, g2 @ d).item() >= (d @ d).item() * (1 - 1e-12)

@@ -354,3 +354,107 @@ def test_kl_estimators_bad_input():
         kl_estimators(_t(0.0, 0.0), _t(0.0))
     with pytest.raises(ValueError, match="logp"):
         kl_estimators(torch.zeros(2, dtype=torch.long), _t(0.0, 0.0))
+
+
+# ---------------------------------------------------------------- token_rewards and gae (sequence-level PPO)
+
+
+def test_token_rewards_values_and_sequence_sum():
+    from llmloss.rlhf import token_rewards
+
+    logp, logp_ref = _randn((4, 5), 30), _randn((4, 5), 31)
+    score = _randn((4,), 32)
+    beta = 0.3
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0], [1, 1, 1, 1, 0]], dtype=torch.bool)
+    rew = token_rewards(score, logp, logp_ref, beta, mask)
+    assert torch.equal(rew[~mask], torch.zeros(int((~mask).sum()), dtype=D))
+    # summed over the tokens: score - beta * (sequence log-ratio), the per-sample value of (4.5.17)
+    seq_log_ratio = ((logp - logp_ref) * mask).sum(-1)
+    assert torch.allclose(rew.sum(-1), score - beta * seq_log_ratio, atol=1e-14)
+    # the score sits on the last counted token only
+    last = mask.sum(-1) - 1
+    rows = torch.arange(4)
+    assert torch.allclose(rew[rows, last], score - beta * (logp - logp_ref)[rows, last], atol=1e-14)
+    full = token_rewards(score, logp, logp_ref, beta)
+    assert torch.allclose(full[:, :-1], -beta * (logp - logp_ref)[:, :-1], atol=1e-15)
+
+
+def test_token_rewards_bad_input():
+    from llmloss.rlhf import token_rewards
+
+    lp = torch.zeros(2, 3, dtype=D)
+    s = torch.zeros(2, dtype=D)
+    with pytest.raises(ValueError, match="beta"):
+        token_rewards(s, lp, lp, 0.0)
+    with pytest.raises(ValueError, match="score"):
+        token_rewards(torch.zeros(3, dtype=D), lp, lp, 1.0)
+    with pytest.raises(ValueError, match="logp_ref"):
+        token_rewards(s, lp, torch.zeros(2, 4, dtype=D), 1.0)
+    with pytest.raises(ValueError, match="logp"):
+        token_rewards(s, torch.zeros(2, dtype=D), torch.zeros(2, dtype=D), 1.0)
+    with pytest.raises(ValueError, match="mask"):
+        token_rewards(s, lp, lp, 1.0, mask=torch.tensor([[1, 0, 1], [1, 1, 1]]))
+    with pytest.raises(ValueError, match="mask"):
+        token_rewards(s, lp, lp, 1.0, mask=torch.tensor([[0, 0, 0], [1, 1, 1]]))
+    with pytest.raises(ValueError, match="mask"):
+        token_rewards(s, lp, lp, 1.0, mask=torch.ones(2, 2, dtype=torch.bool))
+
+
+def _gae_by_definition(rewards, values, gamma, lam):
+    """A_t = sum_k (gamma lam)^k delta_{t+k}, written out (no recursion)."""
+    B, T = rewards.shape
+    nxt = torch.cat([values[:, 1:], torch.zeros(B, 1, dtype=values.dtype)], 1)
+    delta = rewards + gamma * nxt - values
+    adv = torch.zeros_like(rewards)
+    for t in range(T):
+        for k in range(T - t):
+            adv[:, t] += (gamma * lam) ** k * delta[:, t + k]
+    return adv
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0, 1), st.floats(0, 1))
+def test_gae_matches_definition(seed, gamma, lam):
+    from llmloss.rlhf import gae
+
+    rewards, values = _randn((3, 6), seed), _randn((3, 6), seed + 1)
+    out = gae(rewards, values, gamma, lam)
+    assert torch.allclose(out.advantages, _gae_by_definition(rewards, values, gamma, lam), atol=1e-12)
+    assert torch.allclose(out.returns, out.advantages + values, atol=1e-15)
+
+
+def test_gae_limits_and_mask():
+    from llmloss.rlhf import gae
+
+    rewards, values = _randn((2, 4), 40), _randn((2, 4), 41)
+    # lam = 1, gamma = 1: return-to-go minus the value
+    togo = rewards.flip(-1).cumsum(-1).flip(-1)
+    assert torch.allclose(gae(rewards, values, 1.0, 1.0).advantages, togo - values, atol=1e-14)
+    # lam = 0: the one-step TD error
+    nxt = torch.cat([values[:, 1:], torch.zeros(2, 1, dtype=D)], 1)
+    assert torch.allclose(gae(rewards, values, 0.9, 0.0).advantages, rewards + 0.9 * nxt - values, atol=1e-14)
+    # a padded row equals the unpadded shorter row, padding gives 0
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=torch.bool)
+    padded = gae(rewards, values, 0.95, 0.9, mask)
+    short = gae(rewards[1:, :2], values[1:, :2], 0.95, 0.9)
+    assert torch.allclose(padded.advantages[1, :2], short.advantages[0], atol=1e-14)
+    assert torch.equal(padded.advantages[1, 2:], torch.zeros(2, dtype=D))
+    assert torch.equal(padded.returns[1, 2:], torch.zeros(2, dtype=D))
+
+
+def test_gae_bad_input():
+    from llmloss.rlhf import gae
+
+    x = torch.zeros(2, 3, dtype=D)
+    with pytest.raises(ValueError, match="gamma"):
+        gae(x, x, gamma=1.5)
+    with pytest.raises(ValueError, match="lam"):
+        gae(x, x, lam=-0.1)
+    with pytest.raises(ValueError, match="values"):
+        gae(x, torch.zeros(2, 4, dtype=D))
+    with pytest.raises(ValueError, match="rewards"):
+        gae(torch.zeros(3, dtype=D), torch.zeros(3, dtype=D))
+    with pytest.raises(ValueError, match="rewards"):
+        gae(torch.zeros(2, 3, dtype=torch.long), x)
+    with pytest.raises(ValueError, match="mask"):
+        gae(x, x, mask=torch.tensor([[1, 0, 1], [1, 1, 1]]))

@@ -43,6 +43,8 @@ def apply_rope(x: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
     Rotates each pair (x[2i], x[2i+1]) at position t by the angle
     t * base^(-2i/d), so that <rope(q)_m, rope(k)_n> depends on m - n only.
     """
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise ValueError(f"x must be a floating tensor (integers cannot be rotated), got {getattr(x, 'dtype', x)}")
     if x.dim() < 2 or x.shape[-1] % 2:
         raise ValueError(f"x must have shape (..., T, d) with d even, got {tuple(x.shape)}")
     seq_len, dim = x.shape[-2], x.shape[-1]
@@ -98,21 +100,24 @@ class TinyTransformer(nn.Module):
                 f"got vocab_size={vocab_size}, n_layers={n_layers}, n_heads={n_heads}, dim={dim}"
             )
         self.attention, self.positions, self.n_heads, self.max_len = attention, positions, n_heads, max_len
-        self.embed = nn.Embedding(vocab_size, dim)
-        self.blocks = nn.ModuleList(
-            nn.ModuleDict(
-                {
-                    "norm1": nn.LayerNorm(dim),
-                    "qkv": nn.Linear(dim, 3 * dim),
-                    "proj": nn.Linear(dim, dim),
-                    "norm2": nn.LayerNorm(dim),
-                    "mlp": nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim)),
-                }
+        # The layers' default initialisation draws from the global generator; it is
+        # overwritten below from ``seed``, and fork_rng leaves the global state as it was.
+        with torch.random.fork_rng(devices=[]):
+            self.embed = nn.Embedding(vocab_size, dim)
+            self.blocks = nn.ModuleList(
+                nn.ModuleDict(
+                    {
+                        "norm1": nn.LayerNorm(dim),
+                        "qkv": nn.Linear(dim, 3 * dim),
+                        "proj": nn.Linear(dim, dim),
+                        "norm2": nn.LayerNorm(dim),
+                        "mlp": nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim)),
+                    }
+                )
+                for _ in range(n_layers)
             )
-            for _ in range(n_layers)
-        )
-        self.norm = nn.LayerNorm(dim)
-        self.head = nn.Linear(dim, vocab_size)
+            self.norm = nn.LayerNorm(dim)
+            self.head = nn.Linear(dim, vocab_size)
         self.register_buffer("pe", sinusoidal_positions(max_len, dim), persistent=False)
         generator = torch.Generator().manual_seed(seed)
         with torch.no_grad():

@@ -2,6 +2,8 @@
 
 A verdict states what was checked and the tolerance that was asserted, never
 the raw error, so the printed line is the same on every machine and device.
+Each check raises ``AssertionError`` explicitly (not with an ``assert``
+statement), so it fails under ``python -O`` too.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ def check_close(claim: str, actual, expected, *, tol: float) -> None:
     if not (torch.isfinite(_as_float64(a)).all() and torch.isfinite(_as_float64(e)).all()):
         raise AssertionError(f"{claim}: non-finite values")
     err = max_rel_error(a, e)
-    assert err < tol, f"{claim}: max rel. error {err:.3g} >= {tol:g}"
+    if not err < tol:
+        raise AssertionError(f"{claim}: max rel. error {err:.3g} >= {tol:g}")
     print(f"{claim}: max rel. error < {tol:g} ({str(a.dtype).removeprefix('torch.')})")
 
 
@@ -54,7 +57,8 @@ def check_identity(claim: str, lhs, rhs) -> None:
     else:
         differences = [sympy.simplify(sympy.sympify(lhs) - sympy.sympify(rhs))]
     nonzero = [d for d in differences if d != 0]
-    assert not nonzero, f"{claim}: lhs - rhs simplifies to {nonzero[0]}, not 0"
+    if nonzero:
+        raise AssertionError(f"{claim}: lhs - rhs simplifies to {nonzero[0]}, not 0")
     print(f"{claim}: proved symbolically (SymPy)")
 
 
@@ -68,5 +72,6 @@ def check_true(claim: str, condition, *, detail: str = "") -> None:
         if condition.numel() != 1:
             raise ValueError(f"condition must have one element, got shape {tuple(condition.shape)}")
         condition = condition.item()
-    assert bool(condition), f"{claim}: does not hold" + (f" ({detail})" if detail else "")
+    if not bool(condition):
+        raise AssertionError(f"{claim}: does not hold" + (f" ({detail})" if detail else ""))
     print(f"{claim}: holds" + (f" ({detail})" if detail else ""))

@@ -18,7 +18,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from llmloss.lm import apply_reduction, check_reduction, token_log_probs
+from llmloss.lm import accumulation_dtype, apply_reduction, as_token_ids, check_reduction, token_log_probs
 from llmloss.rlhf import check_beta
 
 
@@ -43,7 +43,8 @@ def sequence_logps(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tenso
     beforehand, e.g. with ``lm.next_token_targets``); labels: ``(batch, T)``
     integer ids; mask: ``(batch, T)``, bool or 0/1, True on the completion's
     tokens (prompt and padding False; labels there may be anything, e.g. -100).
-    Returns ``(batch,)`` in the dtype of ``logits``; an empty mask gives 0.
+    Returns ``(batch,)``, summed in float32 for half-precision logits
+    (``lm.accumulation_dtype``); an empty mask gives 0.
     """
     if not isinstance(logits, torch.Tensor) or logits.dim() != 3 or not logits.is_floating_point():
         raise ValueError(f"logits must be a floating tensor (batch, T, V), got {getattr(logits, 'shape', logits)}")
@@ -51,8 +52,7 @@ def sequence_logps(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tenso
         raise ValueError(f"labels {tuple(labels.shape)} and mask {tuple(mask.shape)} must have one shape")
     if labels.shape != logits.shape[:-1]:
         raise ValueError(f"labels must have shape (batch, T) = {tuple(logits.shape[:-1])}, got {tuple(labels.shape)}")
-    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
-        raise ValueError(f"labels must hold integer token ids, got dtype {labels.dtype}")
+    labels = as_token_ids("labels", labels)
     if mask.dtype != torch.bool:
         if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
             raise ValueError("mask must be bool or hold only 0 and 1")
@@ -74,7 +74,8 @@ def log_ratio_margin(
 ) -> torch.Tensor:
     """h = Delta log pi(y+) - Delta log pi(y-), the argument of eq. (4.5.22) divided by beta.
 
-    All four inputs ``(batch,)`` (any one shape); returns the same shape.
+    All four inputs ``(batch,)`` (any one shape); returns the same shape, in
+    float32 for half-precision inputs (``lm.accumulation_dtype``).
     """
     _check_same_shape(
         policy_chosen_logps=policy_chosen_logps,
@@ -82,7 +83,9 @@ def log_ratio_margin(
         ref_chosen_logps=ref_chosen_logps,
         ref_rejected_logps=ref_rejected_logps,
     )
-    return (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)
+    acc = accumulation_dtype(policy_chosen_logps.dtype)
+    pc, pr = policy_chosen_logps.to(acc), policy_rejected_logps.to(acc)
+    return (pc - ref_chosen_logps.to(acc)) - (pr - ref_rejected_logps.to(acc))
 
 
 def dpo_loss(
@@ -129,8 +132,7 @@ def info_nce_loss(
         raise ValueError(
             f"scores must be a floating tensor (batch, candidates), got {getattr(scores, 'shape', scores)}"
         )
-    if targets.is_floating_point() or targets.is_complex() or targets.dtype == torch.bool:
-        raise ValueError(f"targets must hold integer indices, got dtype {targets.dtype}")
+    targets = as_token_ids("targets", targets)
     if targets.shape != scores.shape[:1]:
         raise ValueError(f"targets must have shape (batch,) = ({scores.shape[0]},), got {tuple(targets.shape)}")
     if targets.numel() and (targets.min() < 0 or targets.max() >= scores.shape[1]):
@@ -139,8 +141,8 @@ def info_nce_loss(
         isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0
     ):
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
-    log_p = F.log_softmax(scores / temperature, dim=-1)
-    return apply_reduction(-log_p.gather(-1, targets.long().unsqueeze(-1)).squeeze(-1), reduction)
+    log_p = F.log_softmax(scores.to(accumulation_dtype(scores.dtype)) / temperature, dim=-1)
+    return apply_reduction(-log_p.gather(-1, targets.unsqueeze(-1)).squeeze(-1), reduction)
 
 
 def ipo_loss(
@@ -161,3 +163,225 @@ def ipo_loss(
     beta = check_beta(beta)
     h = log_ratio_margin(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
     return apply_reduction((h - 1.0 / (2.0 * beta)) ** 2, reduction)
+
+
+# ---------------------------------------------------------------- the DPO family
+# Each loss below extends eq. (4.5.21); l(z) = -log sigma(z) is DPO's logistic loss.
+
+
+def _check_rate(name: str, value, high: float = 0.5) -> float:
+    """A rate in [0, high): label-smoothing or flip rate; returns it as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value < high):
+        raise ValueError(f"{name} must be a number in [0, {high}), got {value!r}")
+    return float(value)
+
+
+def _check_nonnegative(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value < math.inf):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _check_lengths(name: str, lengths, like: torch.Tensor) -> torch.Tensor:
+    """Token counts |y| >= 1, the shape of ``like``; returned in ``like``'s dtype."""
+    if not isinstance(lengths, torch.Tensor) or lengths.is_complex() or lengths.dtype == torch.bool:
+        raise ValueError(f"{name} must be a real tensor of token counts, got {type(lengths).__name__}")
+    if lengths.shape != like.shape:
+        raise ValueError(f"{name} must have shape {tuple(like.shape)}, got {tuple(lengths.shape)}")
+    if bool((lengths < 1).any()) or not bool(torch.isfinite(lengths.double()).all()):
+        raise ValueError(f"{name} must hold finite token counts >= 1")
+    return lengths.to(like.dtype)
+
+
+def cdpo_loss(
+    policy_chosen_logps: torch.Tensor,
+    policy_rejected_logps: torch.Tensor,
+    ref_chosen_logps: torch.Tensor,
+    ref_rejected_logps: torch.Tensor,
+    beta: float = 0.1,
+    label_smoothing: float = 0.1,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Conservative DPO (Mitchell 2023), extends eq. (4.5.21): smoothed label 1 - eps.
+
+    ``(1 - eps) l(beta h) + eps l(-beta h)`` with ``l(z) = -log sigma(z)``,
+    ``0 <= eps < 1/2``: binary cross-entropy (4.5.22) with target ``1 - eps``.
+    Its minimiser is finite, ``beta h = log((1 - eps) / eps)``. Inputs and
+    shapes as ``dpo_loss``.
+    """
+    check_reduction(reduction)
+    beta = check_beta(beta)
+    eps = _check_rate("label_smoothing", label_smoothing)
+    h = log_ratio_margin(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
+    loss = -(1 - eps) * F.logsigmoid(beta * h) - eps * F.logsigmoid(-beta * h)
+    return apply_reduction(loss, reduction)
+
+
+def robust_dpo_loss(
+    policy_chosen_logps: torch.Tensor,
+    policy_rejected_logps: torch.Tensor,
+    ref_chosen_logps: torch.Tensor,
+    ref_rejected_logps: torch.Tensor,
+    beta: float = 0.1,
+    flip_rate: float = 0.1,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Robust DPO (Chowdhury et al. 2024), extends eq. (4.5.21): unbiased under label flips.
+
+    ``[(1 - eps) l(beta h) - eps l(-beta h)] / (1 - 2 eps)``, ``l(z) = -log sigma(z)``,
+    for labels flipped independently with known probability ``eps = flip_rate``
+    in ``[0, 1/2)``: its expectation over the flips is the DPO loss of the clean
+    label. Inputs and shapes as ``dpo_loss``; a single term can be negative.
+    """
+    check_reduction(reduction)
+    beta = check_beta(beta)
+    eps = _check_rate("flip_rate", flip_rate)
+    h = log_ratio_margin(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
+    loss = (-(1 - eps) * F.logsigmoid(beta * h) + eps * F.logsigmoid(-beta * h)) / (1 - 2 * eps)
+    return apply_reduction(loss, reduction)
+
+
+def simpo_loss(
+    policy_chosen_logps: torch.Tensor,
+    policy_rejected_logps: torch.Tensor,
+    chosen_lengths: torch.Tensor,
+    rejected_lengths: torch.Tensor,
+    beta: float = 2.0,
+    gamma: float = 1.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """SimPO loss (Meng et al. 2024), extends eq. (4.5.21): no reference, per-token log-probs, margin gamma.
+
+    ``-log sigma(beta log pi(y+) / |y+| - beta log pi(y-) / |y-| - gamma)``.
+    Log-probs ``(batch,)`` are sums over tokens (``sequence_logps``); lengths
+    ``(batch,)`` are the token counts ``|y| >= 1``; ``gamma >= 0``.
+    """
+    check_reduction(reduction)
+    beta = check_beta(beta)
+    gamma = _check_nonnegative("gamma", gamma)
+    _check_same_shape(policy_chosen_logps=policy_chosen_logps, policy_rejected_logps=policy_rejected_logps)
+    n_chosen = _check_lengths("chosen_lengths", chosen_lengths, policy_chosen_logps)
+    n_rejected = _check_lengths("rejected_lengths", rejected_lengths, policy_rejected_logps)
+    z = beta * (policy_chosen_logps / n_chosen - policy_rejected_logps / n_rejected) - gamma
+    return apply_reduction(-F.logsigmoid(z), reduction)
+
+
+def log_odds(mean_token_logps: torch.Tensor) -> torch.Tensor:
+    """log(P / (1 - P)) of P = exp(mean_token_logps), the odds used by ORPO, compared with eq. (4.5.21).
+
+    Computed as ``m - log(-expm1(m))``; ``m`` is clamped just below 0 so that
+    a log-prob that rounds to 0 gives a large finite value, not inf.
+    """
+    tiny = torch.finfo(mean_token_logps.dtype).tiny
+    m = mean_token_logps.clamp(max=-tiny)
+    return m - torch.log(-torch.expm1(m))
+
+
+def orpo_loss(
+    policy_chosen_logps: torch.Tensor,
+    policy_rejected_logps: torch.Tensor,
+    chosen_lengths: torch.Tensor,
+    rejected_lengths: torch.Tensor,
+    lam: float = 0.1,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """ORPO loss (Hong et al. 2024), extends eq. (4.5.21): SFT loss plus lam times an odds-ratio loss.
+
+    With ``m(y) = log pi(y) / |y|`` (mean token log-prob) and ``odds = P / (1 - P)``,
+    ``P = exp(m)``: ``-m(y+) - lam log sigma(log odds(y+) - log odds(y-))``. No
+    reference model. Log-probs and lengths ``(batch,)`` as in ``simpo_loss``.
+    """
+    check_reduction(reduction)
+    lam = _check_nonnegative("lam", lam)
+    _check_same_shape(policy_chosen_logps=policy_chosen_logps, policy_rejected_logps=policy_rejected_logps)
+    m_chosen = policy_chosen_logps / _check_lengths("chosen_lengths", chosen_lengths, policy_chosen_logps)
+    m_rejected = policy_rejected_logps / _check_lengths("rejected_lengths", rejected_lengths, policy_rejected_logps)
+    odds_ratio_term = -F.logsigmoid(log_odds(m_chosen) - log_odds(m_rejected))
+    return apply_reduction(-m_chosen + lam * odds_ratio_term, reduction)
+
+
+def kto_loss(
+    policy_logps: torch.Tensor,
+    ref_logps: torch.Tensor,
+    desirable: torch.Tensor,
+    reference_point,
+    beta: float = 0.1,
+    lambda_desirable: float = 1.0,
+    lambda_undesirable: float = 1.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """KTO loss (Ethayarajh et al. 2024), extends eq. (4.5.21): unpaired answers marked good or bad.
+
+    With ``r = log pi(y) - log ref(y)`` and the reference point ``z0`` (an
+    estimate of KL(pi || ref) >= 0, treated as a constant):
+    ``lambda_D (1 - sigma(beta (r - z0)))`` for a desirable answer,
+    ``lambda_U (1 - sigma(beta (z0 - r)))`` for an undesirable one. Each term is
+    bounded in ``[0, lambda]``. policy_logps, ref_logps, desirable (bool):
+    ``(batch,)``; reference_point: a number or 0-d tensor (detached here).
+    """
+    check_reduction(reduction)
+    beta = check_beta(beta)
+    lambda_d = _check_nonnegative("lambda_desirable", lambda_desirable)
+    lambda_u = _check_nonnegative("lambda_undesirable", lambda_undesirable)
+    _check_same_shape(policy_logps=policy_logps, ref_logps=ref_logps)
+    if not isinstance(desirable, torch.Tensor) or desirable.dtype != torch.bool:
+        got = getattr(desirable, "dtype", type(desirable).__name__)
+        raise ValueError(f"desirable must be a bool tensor, got {got}")
+    if desirable.shape != policy_logps.shape:
+        raise ValueError(f"desirable must have shape {tuple(policy_logps.shape)}, got {tuple(desirable.shape)}")
+    z0 = torch.as_tensor(reference_point, dtype=policy_logps.dtype, device=policy_logps.device).detach()
+    if z0.numel() != 1 or not bool(torch.isfinite(z0)) or bool(z0 < 0):
+        raise ValueError(f"reference_point must be one finite number >= 0 (a KL estimate), got {reference_point!r}")
+    r = policy_logps - ref_logps
+    value = torch.where(
+        desirable, lambda_d * torch.sigmoid(beta * (r - z0)), lambda_u * torch.sigmoid(beta * (z0 - r))
+    )
+    weight = torch.where(desirable, torch.full_like(r, lambda_d), torch.full_like(r, lambda_u))
+    return apply_reduction(weight - value, reduction)
+
+
+def rpo_loss(
+    policy_chosen_logps: torch.Tensor,
+    policy_rejected_logps: torch.Tensor,
+    ref_chosen_logps: torch.Tensor,
+    ref_rejected_logps: torch.Tensor,
+    chosen_lengths: torch.Tensor,
+    beta: float = 0.1,
+    alpha: float = 1.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """RPO loss (Pang et al. 2024), extends eq. (4.5.21): the chosen answer's NLL plus alpha times DPO.
+
+    ``-log pi(y+) / |y+| + alpha l(beta h)``: the likelihood term anchors the
+    chosen answer, which plain DPO may push down. Inputs as ``dpo_loss``;
+    chosen_lengths ``(batch,)``, token counts >= 1 (ones: unnormalised NLL).
+    """
+    check_reduction(reduction)
+    alpha = _check_nonnegative("alpha", alpha)
+    n_chosen = _check_lengths("chosen_lengths", chosen_lengths, policy_chosen_logps)
+    dpo_terms = dpo_loss(
+        policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta, reduction="none"
+    )
+    return apply_reduction(-policy_chosen_logps / n_chosen + alpha * dpo_terms, reduction)
+
+
+def dpop_loss(
+    policy_chosen_logps: torch.Tensor,
+    policy_rejected_logps: torch.Tensor,
+    ref_chosen_logps: torch.Tensor,
+    ref_rejected_logps: torch.Tensor,
+    beta: float = 0.1,
+    lam: float = 50.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """DPO-Positive loss (Pal et al. 2024), extends eq. (4.5.21): a penalty once pi(y+) < ref(y+).
+
+    ``-log sigma(beta (h - lam max(0, log ref(y+) - log pi(y+))))``: DPO while
+    the chosen answer keeps at least its reference log-prob. Inputs as ``dpo_loss``.
+    """
+    check_reduction(reduction)
+    beta = check_beta(beta)
+    lam = _check_nonnegative("lam", lam)
+    h = log_ratio_margin(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
+    shortfall = torch.clamp(ref_chosen_logps - policy_chosen_logps, min=0)
+    return apply_reduction(-F.logsigmoid(beta * (h - lam * shortfall)), reduction)

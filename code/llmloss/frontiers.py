@@ -1,5 +1,6 @@
-"""Beyond the plain softmax, section 4.5.6: eqs. (4.5.29), (4.5.30), and the
-memory cost of the softmax over a large vocabulary.
+"""Beyond the plain softmax, section 4.5.6: eqs. (4.5.29), (4.5.30), sparsemax
+and its loss, a top-k mixture-of-experts router, and the memory cost of the
+softmax over a large vocabulary.
 
 The adaptive weights of eqs. (4.5.27)-(4.5.28) live in ``llmloss.multitask``
 (``inverse_norm_weights``).
@@ -7,17 +8,12 @@ The adaptive weights of eqs. (4.5.27)-(4.5.28) live in ``llmloss.multitask``
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import sys
-import time
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
-from llmloss.lm import IGNORE_INDEX, check_reduction
+from llmloss.lm import IGNORE_INDEX, accumulation_dtype, apply_reduction, as_token_ids, check_reduction
 
 
 def _check_logits(z: torch.Tensor, dim: int, name: str = "z") -> int:
@@ -121,8 +117,14 @@ def sparsemax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
     p_i = max(z_i - tau, 0) with tau chosen so that sum_i p_i = 1. Unlike
     top-k, the size of the support adapts to the logits. Shape, dtype and
     device of ``z``; differentiable almost everywhere through autograd.
+    Entries of -inf (masked logits) get probability 0; NaN, +inf, or a slice
+    with no finite entry raise ``ValueError`` (the projection is undefined).
     """
     size = _check_logits(z, dim)
+    if bool((torch.isnan(z) | torch.isposinf(z)).any()):
+        raise ValueError("z must not hold NaN or +inf (sparsemax is undefined there); -inf masks an entry")
+    if z.numel() and bool(torch.isneginf(z).all(dim=dim).any()):
+        raise ValueError(f"z needs a finite entry along dim {dim} in every slice, got a slice of only -inf")
     z = z - z.amax(dim=dim, keepdim=True).detach()  # sparsemax is shift-invariant
     z_sorted = torch.sort(z, dim=dim, descending=True).values
     shape = [1] * z.dim()
@@ -133,6 +135,98 @@ def sparsemax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
     k_z = support.sum(dim=dim, keepdim=True)
     tau = (cumsum.gather(dim, k_z - 1) - 1) / k_z.to(z.dtype)
     return torch.clamp(z - tau, min=0)
+
+
+def sparsemax_loss(z: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Sparsemax loss (Martins and Astudillo, 2016), for comparison with eq. (4.5.29).
+
+    z: ``(..., V)`` logits; target: ``(...)`` integer class ids in ``[0, V)``.
+    Per item, with p = sparsemax(z), support S = {j : p_j > 0} and threshold
+    tau = (sum_{j in S} z_j - 1) / abs(S):
+
+        L(z, y) = -z_y + 1/2 sum_{j in S} (z_j^2 - tau^2) + 1/2,
+
+    which is >= 0, is 0 exactly when p = onehot(y), stays finite when y lies
+    outside S (where -log p_y would be +inf), and has the gradient
+    p - onehot(y) with respect to z. It is shift-invariant, so it is computed
+    on z - max(z). reduction: "mean" | "sum" | "none" (``(...)``); half
+    precision is computed and returned in float32.
+    """
+    size = _check_logits(z, -1)
+    ids = as_token_ids("target", target)
+    if ids.shape != z.shape[:-1]:
+        raise ValueError(f"target must have shape {tuple(z.shape[:-1])} (z without V), got {tuple(ids.shape)}")
+    if ids.device != z.device:
+        raise ValueError(f"target is on {ids.device} but z is on {z.device}")
+    if ids.numel() and (ids.min() < 0 or ids.max() >= size):
+        raise ValueError(f"target must lie in [0, {size}), got values in [{int(ids.min())}, {int(ids.max())}]")
+    check_reduction(reduction)
+    z = z.to(accumulation_dtype(z.dtype))
+    shifted = z - z.amax(dim=-1, keepdim=True).detach()
+    support = sparsemax(shifted).detach() > 0
+    on_support = torch.where(support, shifted, 0)  # also keeps masked -inf logits out of the sums
+    size = support.sum(-1, keepdim=True).to(z.dtype)
+    tau = (on_support.sum(-1, keepdim=True) - 1) / size
+    z_target = shifted.gather(-1, ids.unsqueeze(-1)).squeeze(-1)
+    losses = 0.5 * (on_support**2).sum(-1) - 0.5 * size.squeeze(-1) * tau.squeeze(-1) ** 2 - z_target + 0.5
+    return apply_reduction(losses, reduction)
+
+
+def moe_gates(router_logits: torch.Tensor, k: int, renormalize: bool = True) -> torch.Tensor:
+    """Gate weights of a top-k mixture-of-experts router, eq. (4.5.29) on router logits.
+
+    router_logits: ``(..., E)``, one score per expert; k in ``[1, E]``.
+    renormalize=True: the top-k softmax (4.5.29) (Shazeer et al., 2017;
+    Mixtral), the k weights sum to 1. renormalize=False: the softmax over all
+    E experts, kept on the top k and not renormalised (Switch Transformer,
+    Fedus et al., 2022), which is what lets a top-1 router learn: renormalised,
+    a single selected weight is the constant 1. Exactly 0 outside the top k,
+    with zero gradient there. Same shape, dtype and device as the logits.
+    """
+    if not isinstance(renormalize, bool):
+        raise ValueError(f"renormalize must be True or False, got {renormalize!r}")
+    if renormalize:
+        return topk_softmax(router_logits, k)
+    mask = topk_mask(router_logits, k)
+    return torch.softmax(router_logits, dim=-1) * mask
+
+
+def linear_moe(
+    x: torch.Tensor,
+    gate_weight: torch.Tensor,
+    expert_weights: torch.Tensor,
+    k: int,
+    renormalize: bool = True,
+    router_noise: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A mixture of E linear experts with a linear top-k router, eq. (4.5.29) as the gate.
+
+    x: ``(N, D)``; gate_weight: ``(E, D)`` (router logits ``x @ gate_weight.T``);
+    expert_weights: ``(E, D_out, D)``, expert e maps x to ``expert_weights[e] @ x``;
+    router_noise: optional ``(N, E)`` added to the router logits before the
+    top-k (noisy top-k gating, Shazeer et al., 2017). Returns ``(output, gates)``:
+    ``output[n] = sum_e gates[n, e] * expert_weights[e] @ x[n]``, ``(N, D_out)``,
+    and the ``(N, E)`` gates of ``moe_gates``. For clarity every expert is
+    evaluated on every token and multiplied by its gate; a real layer sends each
+    token only to its k experts, with the same values and gradients.
+    """
+    for name, t, dims in (("x", x, 2), ("gate_weight", gate_weight, 2), ("expert_weights", expert_weights, 3)):
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.dim() != dims:
+            raise ValueError(f"{name} must be a floating tensor with {dims} dimensions")
+    n, d = x.shape
+    if gate_weight.shape[1] != d or expert_weights.shape[0] != gate_weight.shape[0] or expert_weights.shape[2] != d:
+        raise ValueError(
+            "shapes must be x (N, D), gate_weight (E, D), expert_weights (E, D_out, D); got "
+            f"{tuple(x.shape)}, {tuple(gate_weight.shape)}, {tuple(expert_weights.shape)}"
+        )
+    router_logits = x @ gate_weight.T
+    if router_noise is not None:
+        if not isinstance(router_noise, torch.Tensor) or router_noise.shape != router_logits.shape:
+            raise ValueError(f"router_noise must be a tensor of shape {tuple(router_logits.shape)}")
+        router_logits = router_logits + router_noise
+    gates = moe_gates(router_logits, k, renormalize)
+    expert_outputs = torch.einsum("eod,nd->neo", expert_weights, x)  # (N, E, D_out)
+    return (gates.unsqueeze(-1) * expert_outputs).sum(dim=1), gates
 
 
 def _check_linear_ce(hidden, weight, targets, chunk_size, reduction):
@@ -165,53 +259,137 @@ def _check_linear_ce(hidden, weight, targets, chunk_size, reduction):
     check_reduction(reduction)
 
 
+LINEAR_CE_MODES = ("auto", "fused", "recompute")
+
+
+def _matmul_in(acc: torch.dtype, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b`` with products summed and returned in ``acc``, not rounded to a half type.
+
+    On CUDA (torch >= 2.8) half-precision operands keep their fast kernels and
+    write float32 (``out_dtype``); elsewhere the operands are upcast first.
+    """
+    if a.dtype == acc:
+        return a @ b
+    if a.device.type == "cuda":
+        try:
+            return torch.mm(a, b, out_dtype=acc)
+        except (TypeError, RuntimeError):  # an older torch: no out_dtype
+            pass
+    return a.to(acc) @ b.to(acc)
+
+
+def _chunk_softmax_grad(hidden_chunk, weight, targets_chunk, valid_chunk, acc, scale=1.0):
+    """One chunk of the softmax cross-entropy of a linear head.
+
+    Returns (per-token losses, d loss / d logits) of the chunk, both in the
+    accumulation dtype ``acc``: the logits are summed in float32 before the
+    log-sum-exp, so bfloat16 inputs still give a float32-accurate loss. The
+    gradient, ``scale * (softmax(z) - onehot(y))``, is 0 on rows whose target
+    is ignored.
+    """
+    logits = _matmul_in(acc, hidden_chunk, weight.T)
+    target_logit = logits.gather(1, targets_chunk[:, None]).squeeze(1)
+    top = logits.amax(dim=1, keepdim=True)
+    probs = logits.sub_(top).exp_()  # in place: one (chunk, V) block, no second one
+    total = probs.sum(dim=1, keepdim=True)
+    losses = torch.where(valid_chunk, (top + total.log()).squeeze(1) - target_logit, 0)
+    weight_of_row = valid_chunk[:, None].to(acc) * scale  # 0 on ignored rows
+    probs.mul_(weight_of_row / total)  # the softmax, times the row's weight
+    probs.scatter_add_(1, targets_chunk[:, None], -weight_of_row)
+    return losses, probs
+
+
+def _add_chunk_grads(grad_logits, hidden_chunk, weight, grad_h, grad_w, rows: slice) -> None:
+    """grad_h[rows] = G @ weight and grad_w += G^T @ hidden_chunk for one chunk's
+    G = d loss / d logits (either may be None: not needed). G enters the matrix
+    products in the inputs' dtype, as autograd's would, and the products are
+    summed in ``grad_w``'s float32 for half inputs, so chunking adds no rounding."""
+    g = grad_logits.to(hidden_chunk.dtype)
+    if grad_w is not None:
+        if g.dtype == grad_w.dtype:
+            grad_w.addmm_(g.T, hidden_chunk)
+        else:
+            grad_w.add_(_matmul_in(grad_w.dtype, g.T, hidden_chunk))
+    if grad_h is not None:
+        grad_h[rows] = _matmul_in(accumulation_dtype(g.dtype), g, weight)
+
+
+class _FusedLinearCE(torch.autograd.Function):
+    """``scale`` times the sum over tokens of cross_entropy(hidden @ weight.T, targets),
+    with its gradient computed in the forward pass.
+
+    The loss ends the graph, so its gradient with respect to each chunk's logits
+    is known as soon as the chunk's log-sum-exp is: forward computes it and
+    multiplies it into the gradients for ``hidden`` and ``weight`` at once (3
+    matrix products in all, no second pass over the logits); backward only
+    scales them by the incoming scalar gradient (no copy when that is 1, as
+    for ``loss.backward()``).
+    """
+
+    @staticmethod
+    def forward(ctx, hidden, weight, targets, chunk_size, ignore_index, scale):
+        acc = accumulation_dtype(hidden.dtype)
+        need_h, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        grad_h = torch.empty_like(hidden) if need_h else None
+        # float32 accumulator for half inputs: chunk sums would otherwise round to bf16 each time
+        grad_w = torch.zeros(weight.shape, dtype=acc, device=weight.device) if need_w else None
+        valid = targets != ignore_index
+        safe = torch.where(valid, targets, 0)
+        total = torch.zeros((), dtype=acc, device=hidden.device)
+        for start in range(0, hidden.shape[0], chunk_size):
+            sl = slice(start, start + chunk_size)
+            losses, grad_logits = _chunk_softmax_grad(hidden[sl], weight, safe[sl], valid[sl], acc, scale)
+            total += losses.sum()
+            _add_chunk_grads(grad_logits, hidden[sl], weight, grad_h, grad_w, sl)
+            del grad_logits
+        ctx.save_for_backward(grad_h, grad_w.to(weight.dtype) if need_w else None)
+        return total * scale
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_total):
+        grads = ctx.saved_tensors
+        if not bool(grad_total == 1):
+            grads = [g * grad_total.to(g.dtype) if g is not None else None for g in grads]
+        return *grads, None, None, None, None
+
+
 class _ChunkedLinearCE(torch.autograd.Function):
     """Per-token loss of cross_entropy(hidden @ weight.T, targets), chunk by chunk.
 
     Forward keeps only the (N,) log-sum-exp; backward recomputes each chunk's
-    logits, so no (N, V) tensor ever exists, only (chunk_size, V) blocks.
+    logits (4 matrix products in all), so no (N, V) tensor ever exists, only
+    (chunk_size, V) blocks, and the per-token losses may be weighted freely.
     """
 
     @staticmethod
     def forward(ctx, hidden, weight, targets, chunk_size, ignore_index):
-        n = hidden.shape[0]
-        losses = hidden.new_zeros(n)
-        lse = hidden.new_zeros(n)
+        acc = accumulation_dtype(hidden.dtype)
         valid = targets != ignore_index
         safe = torch.where(valid, targets, 0)
-        for start in range(0, n, chunk_size):
+        losses = hidden.new_zeros(hidden.shape[0], dtype=acc)
+        for start in range(0, hidden.shape[0], chunk_size):
             sl = slice(start, start + chunk_size)
-            logits = hidden[sl] @ weight.T
-            target_logit = logits.gather(1, safe[sl, None]).squeeze(1)
-            # log-sum-exp in place: one (chunk, V) block, no temporary of the same size.
-            top = logits.amax(dim=1)
-            lse[sl] = top + logits.sub_(top[:, None]).exp_().sum(dim=1).log()
-            losses[sl] = torch.where(valid[sl], lse[sl] - target_logit, 0)
-            del logits
-        ctx.save_for_backward(hidden, weight, safe, valid, lse)
+            losses[sl] = _chunk_softmax_grad(hidden[sl], weight, safe[sl], valid[sl], acc)[0]
+        ctx.save_for_backward(hidden, weight, safe, valid)
         ctx.chunk_size = chunk_size
         return losses
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_losses):
-        hidden, weight, safe, valid, lse = ctx.saved_tensors
+        hidden, weight, safe, valid = ctx.saved_tensors
         need_h, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        acc = accumulation_dtype(hidden.dtype)
         grad_h = torch.zeros_like(hidden) if need_h else None
-        grad_w = torch.zeros_like(weight) if need_w else None
-        scale = torch.where(valid, grad_losses, 0)
+        grad_w = torch.zeros(weight.shape, dtype=acc, device=weight.device) if need_w else None
         for start in range(0, hidden.shape[0], ctx.chunk_size):
             sl = slice(start, start + ctx.chunk_size)
-            # d loss_t / d z_t = softmax(z_t) - onehot(y_t), times the incoming gradient.
-            grad_logits = (hidden[sl] @ weight.T).sub_(lse[sl, None]).exp_()
-            grad_logits.scatter_add_(1, safe[sl, None], -torch.ones_like(lse[sl, None]))
-            grad_logits.mul_(scale[sl, None])
-            if need_h:
-                grad_h[sl] = grad_logits @ weight
-            if need_w:
-                grad_w.addmm_(grad_logits.T, hidden[sl])
+            _, grad_logits = _chunk_softmax_grad(hidden[sl], weight, safe[sl], valid[sl], acc)
+            grad_logits = grad_logits.mul_(grad_losses[sl, None].to(acc))
+            _add_chunk_grads(grad_logits, hidden[sl], weight, grad_h, grad_w, sl)
             del grad_logits
-        return grad_h, grad_w, None, None, None
+        return grad_h, grad_w.to(weight.dtype) if need_w else None, None, None, None
 
 
 def chunked_linear_cross_entropy(
@@ -221,6 +399,7 @@ def chunked_linear_cross_entropy(
     chunk_size: int = 1024,
     ignore_index: int = IGNORE_INDEX,
     reduction: str = "mean",
+    mode: str = "auto",
 ) -> torch.Tensor:
     """Softmax cross-entropy of a linear head without the full logits (eq. (4.5.3) at scale).
 
@@ -228,28 +407,46 @@ def chunked_linear_cross_entropy(
     ``[0, V)`` or ``ignore_index``. Equal in value and in the gradients for
     ``hidden`` and ``weight`` to
     ``F.cross_entropy(hidden @ weight.T, targets, ignore_index=..., reduction=...)``,
-    but it holds at most ``(chunk_size, V)`` logits at a time (the forward
-    pass over token chunks, a backward pass that recomputes each chunk's
-    logits). reduction "mean" averages over non-ignored tokens and gives 0
-    (not NaN) when there are none; "none" returns ``(...)``, 0 at ignored tokens.
-    First derivatives only: the backward pass is not itself differentiable.
+    but it holds at most ``(chunk_size, V)`` logits at a time. reduction
+    "mean" averages over non-ignored tokens and gives 0 (not NaN) when there
+    are none; "none" returns ``(...)``, 0 at ignored tokens.
+
+    mode:
+    - ``"fused"``: the gradient for ``hidden`` and ``weight`` is computed chunk
+      by chunk in the forward pass (3 matrix products for forward and
+      backward, as fused kernels do); only for reduction "mean" or "sum",
+      whose incoming gradient is the same for every token. When neither
+      input requires a gradient, only the loss is computed.
+    - ``"recompute"``: forward keeps the log-sum-exp, backward recomputes each
+      chunk's logits (4 matrix products); the per-token losses stay
+      differentiable, so they can be weighted afterwards (reduction "none").
+    - ``"auto"`` (default): "fused" for "mean" and "sum", "recompute" for "none".
+
+    Half-precision inputs: log-sum-exp, losses, the reduction and the
+    accumulated gradient for ``weight`` in float32 (a ``(V, D)`` float32
+    buffer while the loss runs), the loss returned in float32
+    (``lm.accumulation_dtype``). First derivatives only.
     """
     _check_linear_ce(hidden, weight, targets, chunk_size, reduction)
+    if mode not in LINEAR_CE_MODES:
+        raise ValueError(f"mode must be one of {LINEAR_CE_MODES}, got {mode!r}")
+    if mode == "auto":
+        mode = "recompute" if reduction == "none" else "fused"
+    if mode == "fused" and reduction == "none":
+        raise ValueError('mode="fused" needs reduction "mean" or "sum": per-token losses need mode="recompute"')
     vocab = weight.shape[0]
-    flat_targets = targets.reshape(-1).long()
+    flat_targets = as_token_ids("targets", targets).reshape(-1)
     counted = flat_targets != ignore_index
     if counted.any():
         bad = flat_targets[counted]
         if bad.min() < 0 or bad.max() >= vocab:
             raise ValueError(f"targets must lie in [0, {vocab}) or equal ignore_index={ignore_index}")
     flat_hidden = hidden.reshape(-1, hidden.shape[-1])
+    if mode == "fused":
+        scale = 1.0 if reduction == "sum" else 1.0 / max(int(counted.sum()), 1)
+        return _FusedLinearCE.apply(flat_hidden, weight, flat_targets, chunk_size, ignore_index, scale)
     losses = _ChunkedLinearCE.apply(flat_hidden, weight, flat_targets, chunk_size, ignore_index)
-    if reduction == "none":
-        return losses.reshape(targets.shape)
-    total = losses.sum()
-    if reduction == "sum":
-        return total
-    return total / counted.sum().clamp(min=1).to(total.dtype)
+    return apply_reduction(losses.reshape(targets.shape), reduction, mask=counted.reshape(targets.shape))
 
 
 def plain_linear_cross_entropy(
@@ -273,115 +470,3 @@ def logits_bytes(tokens: int, vocab: int, dtype: torch.dtype = torch.float32) ->
     if tokens < 0 or vocab < 0:
         raise ValueError(f"tokens and vocab must be >= 0, got tokens={tokens}, vocab={vocab}")
     return tokens * vocab * torch.empty((), dtype=dtype).element_size()
-
-
-# Size of the probe allocation that measure_peak_memory makes inside the profiled region to
-# check that allocation records are really being collected (an odd size, unlikely to collide).
-_PROBE_BYTES = 1_048_583
-
-
-def measure_peak_memory(fn: Callable[[], object], device: torch.device | str = "cpu") -> int:
-    """Peak bytes allocated by PyTorch while ``fn()`` runs, above what was
-    allocated before it (the memory side of the cost of eq. (4.5.3) at scale).
-
-    On CUDA: ``torch.cuda.max_memory_allocated`` after one warm-up call of
-    ``fn`` (so that one-time allocations such as cuBLAS workspaces are not
-    counted). On the CPU PyTorch has no public peak-memory counter, so the
-    peak is replayed from the allocation records of ``torch.profiler``
-    (``profile_memory=True``), read through the profiler's undocumented
-    ``kineto_results``. To fail loudly rather than report nonsense, a probe
-    allocation of known size is made inside the profiled region; if this
-    PyTorch no longer exposes the records, or they do not show the probe,
-    ``RuntimeError`` is raised instead of a number. Allocations outside the
-    PyTorch allocator (a library's own ``malloc``) are not seen on either device.
-    """
-    device = torch.device(device)
-    if device.type == "cuda":
-        fn()
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        before = torch.cuda.memory_allocated(device)
-        fn()
-        torch.cuda.synchronize(device)
-        return torch.cuda.max_memory_allocated(device) - before
-    if device.type != "cpu":
-        raise ValueError(f"device must be cpu or cuda, got {device}")
-    if not torch.autograd.kineto_available():
-        raise RuntimeError(
-            "measure_peak_memory: this PyTorch build has no Kineto profiler, CPU peak memory cannot be measured"
-        )
-    activities = [torch.profiler.ProfilerActivity.CPU]
-    with _quiet_stderr(), torch.profiler.profile(activities=activities, profile_memory=True) as prof:
-        probe = torch.empty(_PROBE_BYTES, dtype=torch.uint8)
-        del probe
-        fn()
-    sizes = [nbytes for _, nbytes in _cpu_memory_records(prof)]
-    # The probe's allocation and its release must appear as two consecutive records;
-    # fn's allocations are the records after them.
-    after_probe = next(
-        (i + 2 for i in range(len(sizes) - 1) if sizes[i : i + 2] == [_PROBE_BYTES, -_PROBE_BYTES]), None
-    )
-    if after_probe is None:
-        raise RuntimeError(
-            "measure_peak_memory: the profiler did not record the probe allocation of "
-            f"{_PROBE_BYTES} bytes, so its CPU allocation records cannot be trusted "
-            "(is another profiler running, or has torch.profiler changed?)"
-        )
-    current = peak = 0
-    for nbytes in sizes[after_probe:]:
-        current += nbytes
-        peak = max(peak, current)
-    return peak
-
-
-def _cpu_memory_records(prof) -> list[tuple[int, int]]:
-    """(time in ns, +/- bytes) of every CPU allocation and release in time order.
-
-    Relies on ``prof.profiler.kineto_results.events()`` and the ``[memory]``
-    events' ``start_ns``, ``nbytes`` and ``device_type`` methods, which are not
-    a documented API: any change shows as ``RuntimeError``, never as a number.
-    """
-    try:
-        events = prof.profiler.kineto_results.events()
-        records = [
-            (e.start_ns(), i, e.nbytes())
-            for i, e in enumerate(events)
-            if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU
-        ]
-    except (AttributeError, TypeError) as err:
-        raise RuntimeError(
-            f"measure_peak_memory: this PyTorch's profiler no longer exposes allocation records ({err})"
-        ) from err
-    return [(t, nbytes) for t, _, nbytes in sorted(records)]
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Silence file descriptor 2 (the profiler's C++ start/stop log lines)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def measure_time(fn: Callable[[], object], device: torch.device | str = "cpu", repeats: int = 3) -> float:
-    """The fastest wall-clock time of ``repeats`` calls of ``fn()`` in seconds
-    (after one warm-up call), synchronising CUDA around each call."""
-    device = torch.device(device)
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda *_: None)
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        best = min(best, time.perf_counter() - start)
-    return best

@@ -12,6 +12,28 @@ import torch.nn.functional as F
 
 IGNORE_INDEX = -100
 REDUCTIONS = ("mean", "sum", "none")
+HALF_DTYPES = (torch.float16, torch.bfloat16)
+
+
+def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype in which the book's losses are computed and returned.
+
+    float32 for half-precision inputs (float16 overflows past 65,504 and
+    bfloat16 keeps ~3 significant digits), as ``torch.autocast`` runs
+    cross-entropy in float32; float32 and float64 stay as they are.
+    """
+    return torch.float32 if dtype in HALF_DTYPES else dtype
+
+
+def as_token_ids(name: str, ids: torch.Tensor) -> torch.Tensor:
+    """Integer token ids (any integer dtype) as int64; ``ValueError`` naming ``name`` otherwise.
+
+    Comparing a ``uint8`` tensor with -100 wraps to 156, and with 256 to 0; in
+    int64 every comparison means what it says.
+    """
+    if not isinstance(ids, torch.Tensor) or ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+        raise ValueError(f"{name} must hold integer token ids, got {getattr(ids, 'dtype', type(ids).__name__)}")
+    return ids.long()
 
 
 def check_reduction(reduction: str) -> None:
@@ -20,24 +42,35 @@ def check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def apply_reduction(values: torch.Tensor, reduction: str) -> torch.Tensor:
+def apply_reduction(values: torch.Tensor, reduction: str, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Reduce per-item losses the PyTorch way; the mean of no item is 0, not NaN.
 
     The book's one convention for every loss helper: "sum" adds, "mean" divides
-    the sum by the number of items, "none" returns ``values`` unchanged.
+    the sum by the number of counted items, "none" returns the per-item values.
+    mask: optional bool of ``values``' shape, True where an item counts; items
+    outside it are exactly 0 (value and gradient, also where they are inf or
+    NaN). Values are converted to ``accumulation_dtype`` first, so half-precision
+    losses are summed, averaged and returned in float32; the count is an integer.
     """
     check_reduction(reduction)
+    values = values.to(accumulation_dtype(values.dtype))
+    if mask is not None:
+        if mask.dtype != torch.bool or mask.shape != values.shape:
+            raise ValueError(f"mask must be bool of shape {tuple(values.shape)}, got {mask.dtype} {tuple(mask.shape)}")
+        values = torch.where(mask, values, torch.zeros((), dtype=values.dtype, device=values.device))
     if reduction == "none":
         return values
     total = values.sum()
-    return total if reduction == "sum" else total / max(values.numel(), 1)
+    if reduction == "sum":
+        return total
+    count = values.numel() if mask is None else int(mask.sum())
+    return total / max(count, 1)
 
 
 def _check_logits_targets(logits: torch.Tensor, targets: torch.Tensor) -> None:
     if logits.dim() < 1 or not logits.is_floating_point():
         raise ValueError(f"logits must be a floating tensor (..., V), got {logits.dtype} {tuple(logits.shape)}")
-    if targets.is_floating_point() or targets.is_complex() or targets.dtype == torch.bool:
-        raise ValueError(f"targets must hold integer token ids, got dtype {targets.dtype}")
+    as_token_ids("targets", targets)
     if logits.shape[:-1] != targets.shape:
         raise ValueError(
             f"logits (..., V) and targets (...) do not match: logits {tuple(logits.shape)}, "
@@ -48,16 +81,18 @@ def _check_logits_targets(logits: torch.Tensor, targets: torch.Tensor) -> None:
 def token_log_probs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """log Softmax(z_t)[x_t], eq. (4.5.3), for every position.
 
-    logits: ``(..., T, V)``; targets: ``(..., T)`` integer ids in ``[0, V)``.
-    Returns ``(..., T)`` in the dtype of ``logits``. Computed with
-    ``log_softmax``, so logits of any finite size give a finite result.
+    logits: ``(..., T, V)``; targets: ``(..., T)`` integer ids in ``[0, V)``
+    (any integer dtype). Returns ``(..., T)`` in ``accumulation_dtype(logits.dtype)``
+    (float32 for half-precision logits). Computed with ``log_softmax``, so
+    logits of any finite size give a finite result.
     """
     _check_logits_targets(logits, targets)
+    targets = as_token_ids("targets", targets)
     vocab = logits.shape[-1]
     if targets.numel() and (targets.min() < 0 or targets.max() >= vocab):
         raise ValueError(f"targets must lie in [0, {vocab}), got values in [{targets.min()}, {targets.max()}]")
-    log_probs = F.log_softmax(logits, dim=-1)
-    return log_probs.gather(-1, targets.long().unsqueeze(-1)).squeeze(-1)
+    log_probs = F.log_softmax(logits, dim=-1, dtype=accumulation_dtype(logits.dtype))
+    return log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
 
 
 def next_token_targets(tokens: torch.Tensor, ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
@@ -67,8 +102,9 @@ def next_token_targets(tokens: torch.Tensor, ignore_index: int = IGNORE_INDEX) -
     ``ignore_index`` (nothing follows the last token). Feeding ``tokens`` to a
     causal model and scoring its logits against these targets is eq. (4.5.2).
     """
-    if tokens.dim() < 1 or tokens.is_floating_point() or tokens.is_complex() or tokens.dtype == torch.bool:
-        raise ValueError(f"tokens must be an integer tensor (..., T), got {tokens.dtype} {tuple(tokens.shape)}")
+    tokens = as_token_ids("tokens", tokens)
+    if tokens.dim() < 1:
+        raise ValueError(f"tokens must be an integer tensor (..., T), got shape {tuple(tokens.shape)}")
     targets = torch.full_like(tokens, ignore_index, dtype=torch.long)
     targets[..., :-1] = tokens[..., 1:]
     return targets
@@ -91,9 +127,13 @@ def lm_loss(
     - ``"mean"``: the sum divided by the number of counted tokens, eq. (4.5.5);
       0, with a zero gradient, when no token counts;
     - ``"none"``: per-token values ``(..., T)``, 0 where a token does not count.
+
+    Half-precision logits are computed, reduced and returned in float32
+    (``accumulation_dtype``); targets may have any integer dtype.
     """
     check_reduction(reduction)
     _check_logits_targets(logits, targets)
+    targets = as_token_ids("targets", targets)
     counted = targets != ignore_index
     if mask is not None:
         if mask.shape != targets.shape:
@@ -104,14 +144,7 @@ def lm_loss(
             mask = mask != 0
         counted = counted & mask
     safe_targets = torch.where(counted, targets, torch.zeros_like(targets))
-    nll = -token_log_probs(logits, safe_targets)
-    nll = torch.where(counted, nll, torch.zeros_like(nll))
-    if reduction == "none":
-        return nll
-    total = nll.sum()
-    if reduction == "sum":
-        return total
-    return total / counted.sum().clamp(min=1).to(nll.dtype)
+    return apply_reduction(-token_log_probs(logits, safe_targets), reduction, mask=counted)
 
 
 def prefix_lm_mask(prefix_len: int, seq_len: int, device: torch.device | str | None = None) -> torch.Tensor:
@@ -142,3 +175,40 @@ def prefix_loss_mask(prefix_len: int, seq_len: int, device: torch.device | str |
     if not 0 <= prefix_len <= seq_len:
         raise ValueError(f"prefix_len must lie in [0, seq_len={seq_len}], got {prefix_len}")
     return torch.arange(seq_len, device=device) >= max(prefix_len - 1, 0)
+
+
+def valid_target_mask(lengths: torch.Tensor, seq_len: int) -> torch.Tensor:
+    """Which next-token targets are real tokens, the M of eq. (4.5.5): bool ``(N, seq_len)``.
+
+    lengths: ``(N,)`` integer numbers of real tokens per right-padded row. With
+    the targets of ``next_token_targets``, position t scores token t+1, so it
+    counts when t + 1 < length. Built from the lengths, not from the token ids:
+    a padding id equal to the end-of-text id cannot drop the real end-of-text target.
+    """
+    lengths = as_token_ids("lengths", lengths)
+    if lengths.dim() != 1:
+        raise ValueError(f"lengths must have shape (N,), got {tuple(lengths.shape)}")
+    if seq_len < 0 or bool((lengths < 0).any()) or bool((lengths > seq_len).any()):
+        raise ValueError(f"lengths must lie in [0, seq_len={seq_len}], got {lengths.tolist()}")
+    return torch.arange(seq_len, device=lengths.device) + 1 < lengths[:, None]
+
+
+def shifted_lm_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    reduction: str = "mean",
+    ignore_index: int = IGNORE_INDEX,
+) -> torch.Tensor:
+    """Next-token loss with the shift inside, eqs. (4.5.2)/(4.5.5), the labels being the inputs.
+
+    The convention of Hugging Face causal LMs: ``labels`` ``(..., T)`` are the
+    input ids themselves (``ignore_index`` where a token must not be scored), and
+    the logits ``(..., T, V)`` at position t score ``labels[..., t+1]``. Passing
+    labels that are already shifted (``next_token_targets``) shifts them twice.
+    """
+    if logits.dim() < 2 or logits.shape[:-1] != labels.shape:
+        raise ValueError(
+            f"logits (..., T, V) and labels (..., T) do not match: logits {tuple(logits.shape)}, "
+            f"labels {tuple(labels.shape)}"
+        )
+    return lm_loss(logits[..., :-1, :], labels[..., 1:], reduction=reduction, ignore_index=ignore_index)

@@ -10,9 +10,11 @@ same seed gives the same mask everywhere.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from llmloss.lm import IGNORE_INDEX, check_reduction, lm_loss
+from llmloss.lm import IGNORE_INDEX, as_token_ids, check_reduction, lm_loss
 
 DEFAULT_SPECIAL_PIECES = ("[CLS]", "[SEP]", "[PAD]")
 
@@ -31,11 +33,6 @@ def _check_prob(name: str, value: float) -> None:
 
 def _draw_device(generator: torch.Generator | None) -> torch.device:
     return generator.device if generator is not None else torch.device("cpu")
-
-
-def _check_int_tensor(name: str, x: torch.Tensor) -> None:
-    if not isinstance(x, torch.Tensor) or x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
-        raise ValueError(f"{name} must be an integer tensor, got {getattr(x, 'dtype', type(x))}")
 
 
 def bert_mask(
@@ -59,15 +56,13 @@ def bert_mask(
     the original id at selected positions and ``IGNORE_INDEX`` (-100)
     elsewhere. Both results live on ``tokens.device``.
     """
-    _check_int_tensor("tokens", tokens)
+    ids = as_token_ids("tokens", tokens)  # int64: a uint8 comparison with 256 would wrap to 0
     if int(vocab_size) < 1:
         raise ValueError(f"vocab_size must be >= 1, got {vocab_size}")
     if not 0 <= int(mask_token_id) < vocab_size:
         raise ValueError(f"mask_token_id must lie in [0, vocab_size={vocab_size}), got {mask_token_id}")
-    if tokens.numel() and (tokens.min() < 0 or tokens.max() >= vocab_size):
-        raise ValueError(
-            f"tokens must lie in [0, vocab_size={vocab_size}), got values in [{tokens.min()}, {tokens.max()}]"
-        )
+    if ids.numel() and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ValueError(f"tokens must lie in [0, vocab_size={vocab_size}), got values in [{ids.min()}, {ids.max()}]")
     _check_prob("mask_prob", mask_prob)
     where = _draw_device(generator)
     if special_tokens_mask is None:
@@ -160,7 +155,9 @@ def sample_spans(
     masked = torch.zeros(int(seq_len), dtype=torch.bool)
     pmf = span_length_pmf(p, max_span).to(_draw_device(generator))
     spans, count = [], 0
-    while count < budget:
+    for _round in range(budget):  # each round masks >= 1 new position: budget rounds suffice
+        if count >= budget:
+            break
         length = int(torch.multinomial(pmf, 1, generator=generator)) + 1
         free = (~masked).nonzero().flatten()
         pick = int(torch.randint(0, free.numel(), (1,), generator=generator, device=_draw_device(generator)))
@@ -172,6 +169,8 @@ def sample_spans(
                 count += 1
             stop += 1
         spans.append((start, stop))
+    if count != budget:
+        raise RuntimeError(f"sample_spans masked {count} positions, not the budget {budget}")
     return spans
 
 
@@ -259,7 +258,7 @@ def mlm_loss(
     check_reduction(reduction)
     if not isinstance(logits, torch.Tensor) or logits.dim() < 1 or not logits.is_floating_point():
         raise ValueError(f"logits must be a floating tensor (..., V), got {getattr(logits, 'dtype', type(logits))}")
-    _check_int_tensor("labels", labels)
+    labels = as_token_ids("labels", labels)  # int64: uint8 ids compared with -100 would wrap to 156
     if logits.shape[:-1] != labels.shape:
         raise ValueError(
             f"logits (..., V) and labels (...) do not match: logits {tuple(logits.shape)}, labels {tuple(labels.shape)}"
@@ -269,3 +268,73 @@ def mlm_loss(
     if selected.any() and (labels[selected].min() < 0 or labels[selected].max() >= vocab):
         raise ValueError(f"labels must lie in [0, {vocab}) or equal ignore_index={ignore_index}")
     return lm_loss(logits, labels, reduction=reduction, ignore_index=ignore_index)
+
+
+def word_span_mask(
+    word_of_piece,
+    *,
+    mask_ratio: float = 0.15,
+    p: float = 0.2,
+    max_span: int = 10,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Span mask measured in whole words (SpanBERT), the positions of eq. (4.5.8): bool ``(T,)``.
+
+    word_of_piece: ``(T,)`` list or integer tensor, the word of each piece as
+    ``word_ids`` returns it (consecutive words 0, 1, ...; -1 for special
+    pieces, never masked). The budget is ``round(mask_ratio * n)`` pieces, n
+    the number of non-special pieces. Until it is spent, a length l in *words*
+    is drawn from ``span_length_pmf(p, max_span)``, a start piece uniformly
+    among the unmasked non-special pieces, and the words ``w, w + 1, ...,
+    w + l - 1`` from the start's word w are masked whole, one after the other,
+    until the span or the budget ends. A word is never split, so the last
+    word can overshoot the budget: the mask has between ``budget`` and
+    ``budget + (longest word - 1)`` pieces. On the CPU.
+    """
+    _check_prob("mask_ratio", mask_ratio)
+    _check_span_args(p, max_span)
+    if isinstance(word_of_piece, torch.Tensor):
+        if word_of_piece.dim() != 1 or word_of_piece.is_floating_point() or word_of_piece.dtype == torch.bool:
+            raise ValueError(f"word_of_piece must be a 1-D integer tensor, got {word_of_piece.dtype}")
+        words = word_of_piece.detach().to("cpu", torch.long)
+    else:
+        if isinstance(word_of_piece, str) or not all(isinstance(w, int) for w in word_of_piece):
+            raise ValueError("word_of_piece must be a list of ints or a 1-D integer tensor")
+        words = torch.tensor(list(word_of_piece), dtype=torch.long)
+    if words.numel() and (words.min() < -1):
+        raise ValueError("word_of_piece must hold word numbers >= 0, or -1 for special pieces")
+    maskable = words >= 0
+    budget = round(mask_ratio * int(maskable.sum()))
+    n_words = int(words.max()) + 1 if words.numel() else 0
+    masked = torch.zeros(words.numel(), dtype=torch.bool)
+    pmf = span_length_pmf(p, max_span).to(_draw_device(generator))
+    count = 0
+    for _round in range(budget):  # each round masks >= 1 new word: budget rounds suffice
+        if count >= budget:
+            break
+        length = int(torch.multinomial(pmf, 1, generator=generator)) + 1
+        free = (maskable & ~masked).nonzero().flatten()
+        pick = int(torch.randint(0, free.numel(), (1,), generator=generator, device=_draw_device(generator)))
+        word = int(words[free[pick]])
+        for w in range(word, min(word + length, n_words)):
+            if count >= budget:
+                break
+            new = (words == w) & ~masked
+            masked |= new
+            count += int(new.sum())
+    if count < budget:
+        raise RuntimeError(f"word_span_mask masked {count} pieces, fewer than the budget {budget}")
+    return masked
+
+
+def bits_per_byte(nll_sum, n_bytes: int):
+    """Bits per byte of a summed negative log-likelihood in nats: ``nll_sum / (n_bytes ln 2)``.
+
+    nll_sum: the total loss (a float or a tensor, in nats) of a text whose UTF-8
+    encoding has ``n_bytes`` bytes. Unlike a per-token mean, the result does
+    not depend on how a tokenizer cut the text, so models with different
+    tokenizers can be compared on it.
+    """
+    if int(n_bytes) != n_bytes or n_bytes < 1:
+        raise ValueError(f"n_bytes must be an integer >= 1, got {n_bytes!r}")
+    return nll_sum / (int(n_bytes) * math.log(2.0))

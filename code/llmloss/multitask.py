@@ -75,13 +75,17 @@ def normalized_gradient(grads: Sequence[torch.Tensor], weights=None) -> torch.Te
     grads: K tensors of one shape (each task's gradient); weights: K numbers
     >= 0 (default all 1). Returns a tensor of the gradients' shape, dtype and
     device. A task whose gradient is exactly zero contributes nothing (its
-    direction is undefined), so the result is never NaN for finite input.
+    direction is undefined), so the result is never NaN for finite input; a
+    gradient holding NaN or inf makes the whole result NaN (never a finite
+    direction that silently leaves that task out).
     """
     _check_grads(grads)
     w = _check_weights([1.0] * len(grads) if weights is None else weights, len(grads), grads[0], "grads")
     total = torch.zeros_like(grads[0])
     for wk, gk in zip(w, grads, strict=True):
         scale = gk.abs().max() if gk.numel() else gk.new_zeros(())
+        if not torch.isfinite(scale):  # NaN fails "scale > 0" below: propagate it instead of skipping the task
+            return torch.full_like(total, float("nan"))
         if scale > 0:  # divide by the largest entry first: no underflow or overflow in the norm
             unit = gk / scale
             total = total + wk * (unit / torch.linalg.vector_norm(unit))

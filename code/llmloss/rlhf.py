@@ -12,12 +12,13 @@ size give finite results.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 
-from llmloss.lm import apply_reduction, check_reduction
+from llmloss.lm import accumulation_dtype, apply_reduction, check_reduction
 
 SIMPLEX_TOL = 1e-5
 """How far the entries of a policy may sum away from 1 along ``dim``."""
@@ -102,7 +103,8 @@ def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor, reducti
     _check_float("r_chosen", r_chosen)
     _check_float("r_rejected", r_rejected)
     _check_same_shape(r_chosen=r_chosen, r_rejected=r_rejected)
-    return apply_reduction(-F.logsigmoid(r_chosen - r_rejected), reduction)
+    acc = accumulation_dtype(r_chosen.dtype)
+    return apply_reduction(-F.logsigmoid(r_chosen.to(acc) - r_rejected.to(acc)), reduction)
 
 
 # ---------------------------------------------------------------- KL-regularised objective and its optimum
@@ -168,6 +170,7 @@ def ppo_clip_loss(
     advantages: torch.Tensor,
     clip_eps: float = 0.2,
     reduction: str = "mean",
+    mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Negated clipped surrogate of PPO, eq. (4.5.20).
 
@@ -175,8 +178,18 @@ def ppo_clip_loss(
     ``rho = exp(logp_new - logp_old)``. logp_new: ``(...)`` log-probabilities of
     the sampled actions under the current policy (carries the gradient);
     logp_old: same shape, under the policy that *sampled* them; advantages:
-    same shape. A zero advantage gives a zero term (also for an overflowing
-    ratio). ``"mean"`` of no samples is 0.
+    same shape; mask: optional, same shape, bool or 0/1, True where a sample
+    (token) counts: padding contributes exactly 0 to the loss and its gradient,
+    whatever its log-probabilities (-inf, -1e9, NaN), and ``"mean"`` divides by
+    the number of counted samples (0 when there are none).
+
+    Computed as ``A * min(rho, 1 + eps)`` for A > 0 and ``A * max(rho, 1 - eps)``
+    for A < 0 (the same function), with the log-ratio capped *before* the
+    exponential: outside the trust region the term is constant with a zero
+    gradient, never ``0 * inf = NaN``, however large the ratio. A zero advantage
+    gives a zero term. (For A < 0 the objective itself grows without bound in
+    rho, so a ratio beyond the dtype's range gives an infinite loss there.)
+    Half-precision inputs are computed and returned in float32.
     """
     check_reduction(reduction)
     for name, x in (("logp_new", logp_new), ("logp_old", logp_old), ("advantages", advantages)):
@@ -184,12 +197,24 @@ def ppo_clip_loss(
     _check_same_shape(logp_new=logp_new, logp_old=logp_old, advantages=advantages)
     if isinstance(clip_eps, bool) or not isinstance(clip_eps, (int, float)) or not clip_eps >= 0:
         raise ValueError(f"clip_eps must be a number >= 0, got {clip_eps!r}")
-    ratio = torch.exp(logp_new - logp_old)
-    unclipped = ratio * advantages
-    clipped = ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages
-    surrogate = torch.minimum(unclipped, clipped)
+    acc = accumulation_dtype(logp_new.dtype)
+    log_ratio = logp_new.to(acc) - logp_old.to(acc)
+    advantages = advantages.to(acc)
+    if mask is not None:
+        if not isinstance(mask, torch.Tensor) or mask.shape != logp_new.shape:
+            raise ValueError(f"mask must have shape {tuple(logp_new.shape)}, got {getattr(mask, 'shape', mask)}")
+        if mask.dtype != torch.bool:
+            if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
+                raise ValueError("mask must be bool or hold only 0 and 1")
+            mask = mask != 0
+        zero = torch.zeros((), dtype=acc, device=log_ratio.device)
+        log_ratio, advantages = torch.where(mask, log_ratio, zero), torch.where(mask, advantages, zero)
+    upper = math.log1p(clip_eps)
+    lower = math.log1p(-clip_eps) if clip_eps < 1 else -math.inf
+    bounded = torch.where(advantages > 0, log_ratio.clamp(max=upper), log_ratio.clamp(min=lower))
+    surrogate = advantages * bounded.exp()
     surrogate = torch.where(advantages == 0, torch.zeros_like(surrogate), surrogate)
-    return apply_reduction(-surrogate, reduction)
+    return apply_reduction(-surrogate, reduction, mask=mask)
 
 
 class KLEstimates(NamedTuple):
@@ -233,3 +258,110 @@ def _exp_minus_one_minus(u: torch.Tensor) -> torch.Tensor:
     v = torch.where(small, u, torch.zeros_like(u))  # keep the unused branch finite, also for autograd
     series = v.square() * (0.5 + v * (1 / 6 + v * (1 / 24 + v * (1 / 120 + v * (1 / 720 + v / 5040)))))
     return torch.where(small, series, torch.expm1(u) - u)
+
+
+# ---------------------------------------------------------------- sequence-level PPO: token rewards and GAE
+
+
+def _check_unit_interval(name: str, x) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 <= x <= 1:
+        raise ValueError(f"{name} must be a number in [0, 1], got {x!r}")
+    return float(x)
+
+
+def _check_response_mask(mask, shape) -> torch.Tensor:
+    """A bool ``(B, T)`` mask of right-padded responses: each row is ones, then zeros, with >= 1 one."""
+    if not isinstance(mask, torch.Tensor) or mask.shape != shape:
+        raise ValueError(f"mask must be a tensor of shape {tuple(shape)}, got {getattr(mask, 'shape', mask)}")
+    if mask.dtype != torch.bool:
+        if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
+            raise ValueError("mask must be bool or hold only 0 and 1")
+        mask = mask != 0
+    if not bool(mask[..., 0].all()):
+        raise ValueError("mask must count the first token of every response (no empty responses)")
+    if bool((mask[..., 1:] & ~mask[..., :-1]).any()):
+        raise ValueError("mask must be right-padded: ones, then zeros, along the last dim")
+    return mask
+
+
+def token_rewards(
+    score: torch.Tensor,
+    logp: torch.Tensor,
+    logp_ref: torch.Tensor,
+    beta: float,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Per-token rewards of the KL-penalised objective, eq. (4.5.15), as PPO uses them.
+
+    ``rewards[b, t] = -beta * (logp[b, t] - logp_ref[b, t])`` (``-beta * k1`` of
+    the sampled token), plus the reward model's ``score[b]`` at the last
+    counted token of response ``b``. score: ``(B,)``; logp, logp_ref:
+    ``(B, T)`` log-probabilities of the sampled tokens under the sampling policy
+    and the reference; mask: optional ``(B, T)``, right-padded (True for the
+    response's tokens). Padding gets reward 0. Summed over ``t``, the rewards are
+    ``score - beta * log(pi(y | x) / pi_ref(y | x))``, the per-sample value of
+    eq. (4.5.17) for the whole response.
+    """
+    for name, x in (("score", score), ("logp", logp), ("logp_ref", logp_ref)):
+        _check_float(name, x)
+    if logp.dim() != 2 or logp.shape[1] == 0:
+        raise ValueError(f"logp must have shape (B, T) with T >= 1, got {tuple(logp.shape)}")
+    _check_same_shape(logp=logp, logp_ref=logp_ref)
+    if score.shape != logp.shape[:1]:
+        raise ValueError(f"score must have shape {tuple(logp.shape[:1])}, got {tuple(score.shape)}")
+    beta = check_beta(beta)
+    if mask is None:
+        mask = torch.ones(logp.shape, dtype=torch.bool, device=logp.device)
+    mask = _check_response_mask(mask, logp.shape)
+    zero = torch.zeros((), dtype=logp.dtype, device=logp.device)
+    rewards = torch.where(mask, -beta * (logp - logp_ref), zero)
+    last = mask.sum(-1) - 1  # index of each response's last token
+    return rewards.scatter_add(1, last[:, None], score[:, None].to(rewards.dtype))
+
+
+class AdvantageEstimates(NamedTuple):
+    """Advantages and value targets of ``gae``."""
+
+    advantages: torch.Tensor
+    returns: torch.Tensor
+
+
+def gae(
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    gamma: float = 1.0,
+    lam: float = 1.0,
+    mask: torch.Tensor | None = None,
+) -> AdvantageEstimates:
+    """Generalised advantage estimation of the advantages A_t in eq. (4.5.20).
+
+    ``A_t = sum_k (gamma lam)^k delta_{t+k}`` with the temporal-difference
+    errors ``delta_t = r_t + gamma V(s_{t+1}) - V(s_t)`` and ``V = 0`` after the
+    last token (the episode ends with the response) {Schulman et al. 2016}.
+    rewards, values: ``(B, T)``, ``values[b, t]`` the value of the state before
+    token t; mask: optional ``(B, T)`` right-padded response mask. Returns
+    ``advantages`` and ``returns = advantages + values`` (the value targets),
+    both 0 at padding. ``lam = 1`` gives the Monte Carlo return minus the value,
+    ``lam = 0`` the one-step error delta_t.
+    """
+    _check_float("rewards", rewards)
+    _check_float("values", values)
+    if rewards.dim() != 2 or rewards.shape[1] == 0:
+        raise ValueError(f"rewards must have shape (B, T) with T >= 1, got {tuple(rewards.shape)}")
+    _check_same_shape(rewards=rewards, values=values)
+    gamma = _check_unit_interval("gamma", gamma)
+    lam = _check_unit_interval("lam", lam)
+    if mask is None:
+        mask = torch.ones(rewards.shape, dtype=torch.bool, device=rewards.device)
+    mask = _check_response_mask(mask, rewards.shape)
+    zero = torch.zeros((), dtype=rewards.dtype, device=rewards.device)
+    rewards, values = torch.where(mask, rewards, zero), torch.where(mask, values, zero)
+    advantages = torch.zeros_like(rewards)
+    next_value = torch.zeros_like(rewards[:, 0])
+    next_advantage = torch.zeros_like(rewards[:, 0])
+    for t in reversed(range(rewards.shape[1])):
+        delta = rewards[:, t] + gamma * next_value - values[:, t]
+        next_advantage = torch.where(mask[:, t], delta + gamma * lam * next_advantage, zero)
+        advantages[:, t] = next_advantage
+        next_value = values[:, t]
+    return AdvantageEstimates(advantages, advantages + values)
