@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: all install book test lint serve bench mutate clean
+.PHONY: all install book pdf test test-gpu lint serve bench mutate clean
 all: book
 
 $(STAMP): requirements.txt pyproject.toml
@@ -22,14 +22,32 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+# The site, with its downloads (issue 17): the llmloss wheel and the notebook
+# archive (takeaway/downloads.py, offline), and the PDF if `make pdf` made one.
 book: $(STAMP)
+	$(BIN)/python takeaway/downloads.py _build/downloads
 	$(BIN)/jupyter-book build . -W --keep-going
+
+# The whole book as one PDF, _build/latex/llmloss-book.pdf (XeLaTeX; the TeX
+# packages that .ci/run installs). Run it before `make book` to link the PDF.
+pdf: $(STAMP)
+	$(BIN)/python takeaway/build_pdf.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: $(STAMP)
 	$(BIN)/python -m pytest --nbval --nbval-current-env tests chapters
+
+# The helper tests and nbval (strict) on a CUDA device; says so and runs nothing without one.
+test-gpu: $(STAMP)
+	@if $(BIN)/python -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then \
+		LLMLOSS_DEVICE=cuda $(BIN)/python -m pytest --nbval --nbval-current-env tests chapters \
+			--ignore=tests/test_build.py --ignore=tests/test_browser.py --ignore=tests/test_mutate.py; \
+	else \
+		echo "make test-gpu: torch $$($(BIN)/python -c 'import torch; print(torch.__version__)') sees no CUDA device:" \
+			"nothing run (install a CUDA build of torch, see README)"; \
+	fi
 
 serve:
 	@test -f _build/html/index.html || { echo "no _build/html: run 'make book' first"; exit 1; }

@@ -4,7 +4,8 @@
 
 * ``llmloss-<version>-py3-none-any.whl``: the helper package, built from this
   checkout (``pip wheel --no-deps --no-build-isolation --no-index`` on a copy
-  of the sources, so that nothing is written into the working tree);
+  of the sources, so that nothing is written into the working tree; without
+  setuptools in the environment pip fetches it, as ``pip install -e .`` does);
 * ``llmloss-book-notebooks.zip``: one folder ``llmloss-book/`` with every
   chapter notebook of _toc.yml, the wheel, a ``requirements.txt`` of what the
   notebooks need, and a README that says how to run them.
@@ -15,6 +16,7 @@ site (``_build/html/downloads/``) and lists them on the landing page.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -74,7 +76,8 @@ def version() -> str:
 def chapter_notebooks() -> list[Path]:
     """The notebooks of _toc.yml, in their order."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    names = [toc["root"]] + [e["file"] for part in toc.get("parts", []) for e in part.get("chapters", []) if "file" in e]
+    entries = [e for part in toc.get("parts", []) for e in part.get("chapters", [])]
+    names = [toc["root"]] + [e["file"] for e in entries if "file" in e]
     return [ROOT / f"{n}.ipynb" for n in names if (ROOT / f"{n}.ipynb").exists()]
 
 
@@ -97,7 +100,10 @@ def build_wheel(out: Path) -> Path:
         shutil.copytree(
             ROOT / "code" / "llmloss", src / "code" / "llmloss", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
         )
-        cmd = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index"]
+        cmd = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
+        if importlib.util.find_spec("setuptools") is not None:
+            cmd += ["--no-build-isolation", "--no-index"]  # offline, with the environment's setuptools
+        # else pip fetches setuptools for the build, as `pip install -e .` of `make install` does
         subprocess.run([*cmd, "--wheel-dir", str(out), str(src)], check=True)
     wheel = out / f"llmloss-{version()}-py3-none-any.whl"
     assert wheel.exists(), f"pip wheel did not produce {wheel.name}"

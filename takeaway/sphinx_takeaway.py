@@ -140,6 +140,26 @@ def _config_inited(app, config):
     options["launch_buttons"] = launch
 
 
+TOGGLE = '<summary><span class="toctree-toggle" role="presentation">'
+LABELLED_TOGGLE = '<summary aria-label="Show or hide the pages below"><span class="toctree-toggle" role="presentation">'
+
+
+def _label_sidebar_toggles(app, pagename, templatename, context, doctree):
+    """The API part nests pages in the sidebar; the theme's expand toggle of such an
+    entry is an icon-only <summary> (axe: summary-name). Give it an accessible name."""
+    generate = context.get("generate_toctree_html")
+    if generate is None or getattr(generate, "takeaway_labelled", False):
+        return
+
+    def labelled(*args, **kwargs):
+        html = generate(*args, **kwargs)
+        text = str(html).replace(TOGGLE, LABELLED_TOGGLE)
+        return type(html)(text) if type(html) is not str else text
+
+    labelled.takeaway_labelled = True
+    context["generate_toctree_html"] = labelled
+
+
 # ------------------------------------------------------------------ downloads
 def downloads(config, srcdir) -> list[Path]:
     """The files to offer: everything in ``takeaway_downloads`` and the PDF, if they exist."""
@@ -231,6 +251,30 @@ def _depart_nothing(self, node):
     pass
 
 
+def _space_after_proof_type(app):
+    """sphinx-proof sets an unnumbered heading as "Definition" + title with no space in
+    LaTeX ("Definition4.5.12 (PPO loss)"); the HTML has the space. Add it."""
+    try:
+        from sphinx_proof import nodes as proof_nodes
+    except ImportError:
+        return
+    original = proof_nodes.depart_unenumerable_node
+
+    def depart(self, node):
+        original(self, node)
+        realtyp = node.attributes.get("realtype", "").title()
+        start = proof_nodes.list_rindex(self.body, proof_nodes.latex_admonition_start)
+        for i in range(start, min(start + 4, len(self.body))):
+            if self.body[i] == realtyp:
+                self.body[i] = realtyp + " "
+                break
+
+    for name in dir(proof_nodes):
+        cls = getattr(proof_nodes, name)
+        if isinstance(cls, type) and name.startswith("unenumerable"):
+            app.add_node(cls, override=True, latex=(proof_nodes.visit_unenumerable_node, depart))
+
+
 def setup(app):
     app.setup_extension("sphinx.ext.autodoc")
     app.setup_extension("sphinx.ext.viewcode")
@@ -246,4 +290,6 @@ def setup(app):
     app.connect("env-purge-doc", _env_purge_doc)
     app.connect("env-merge-info", _env_merge_info)
     app.connect("build-finished", _build_finished)
+    app.connect("html-page-context", _label_sidebar_toggles, priority=900)
+    app.connect("builder-inited", _space_after_proof_type)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -64,6 +64,34 @@ def _ppo_reference(logp_new, logp_old, adv, eps=0.2):
     return -torch.minimum(ratio * adv, ratio.clamp(1 - eps, 1 + eps) * adv)
 
 
+def _softplus64(x):
+    """log(1 + e^x) in float64, written out (not F.softplus)."""
+    x = x.double()
+    return torch.where(x > 0, x + torch.log1p(torch.exp(-x)), torch.log1p(torch.exp(x)))
+
+
+def _margin64(pc, pr, rc, rr):
+    return (pc.double() - rc.double()) - (pr.double() - rr.double())
+
+
+def _sparsemax_loss_reference(z, y):
+    """-z_y + 1/2 sum_{z_j > tau} (z_j^2 - tau^2) + 1/2, tau found by bisection (no sort)."""
+    z = z.double()
+    lo, hi = z.min(-1, keepdim=True).values - 1, z.max(-1, keepdim=True).values
+    for _ in range(200):
+        tau = (lo + hi) / 2
+        over = (z - tau).clamp(min=0).sum(-1, keepdim=True) > 1
+        lo, hi = torch.where(over, tau, lo), torch.where(over, hi, tau)
+    tau = (lo + hi) / 2
+    support = z > tau
+    half = 0.5 * torch.where(support, z.square() - tau.square(), 0).sum(-1)
+    return half + 0.5 - z.gather(-1, y[:, None]).squeeze(-1)
+
+
+def _lengths(n, seed):
+    return torch.randint(1, 9, (n,), generator=gen(seed))
+
+
 LOSSES = {
     "lm_loss": (
         lambda x, r: lm.lm_loss(x[0], x[1], reduction=r),
@@ -107,6 +135,26 @@ LOSSES = {
         lambda x, r: dpo.info_nce_loss(x[0], x[1], reduction=r),
         lambda n, d, s: lm_batch(n, 4, d, s),
         lambda x: torch.logsumexp(x[0].double(), -1) - x[0].double().gather(-1, x[1][:, None]).squeeze(-1),
+    ),
+    "cdpo_loss": (
+        lambda x, r: dpo.cdpo_loss(*x, beta=0.5, label_smoothing=0.2, reduction=r),
+        lambda n, d, s: four_logps(n, d, s),
+        lambda x: 0.8 * _softplus64(-0.5 * _margin64(*x)) + 0.2 * _softplus64(0.5 * _margin64(*x)),
+    ),
+    "robust_dpo_loss": (
+        lambda x, r: dpo.robust_dpo_loss(*x, beta=0.5, flip_rate=0.2, reduction=r),
+        lambda n, d, s: four_logps(n, d, s),
+        lambda x: (0.8 * _softplus64(-0.5 * _margin64(*x)) - 0.2 * _softplus64(0.5 * _margin64(*x))) / 0.6,
+    ),
+    "simpo_loss": (
+        lambda x, r: dpo.simpo_loss(*x, beta=2.0, gamma=1.0, reduction=r),
+        lambda n, d, s: [*four_logps(n, d, s)[:2], _lengths(n, s + 7), _lengths(n, s + 8)],
+        lambda x: _softplus64(-(2.0 * (x[0].double() / x[2] - x[1].double() / x[3]) - 1.0)),
+    ),
+    "sparsemax_loss": (
+        lambda x, r: frontiers.sparsemax_loss(x[0], x[1], reduction=r),
+        lambda n, d, s: lm_batch(n, 8, d, s),
+        lambda x: _sparsemax_loss_reference(*x),
     ),
     "chunked_linear_cross_entropy": (
         lambda x, r: frontiers.chunked_linear_cross_entropy(x[0], x[1], x[2], chunk_size=4096, reduction=r),

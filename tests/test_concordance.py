@@ -52,7 +52,7 @@ def equation_helpers() -> dict[int, list[str]]:
                 continue
             for start, stop in REF.findall(first[0]):
                 for n in range(int(start), int(stop or start) + 1):
-                    helpers.setdefault(n, []).append(f"`{info.name}.{name}`")
+                    helpers.setdefault(n, []).append(f"{{py:obj}}`{info.name}.{name} <llmloss.{info.name}.{name}>`")
     return helpers
 
 

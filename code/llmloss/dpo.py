@@ -262,7 +262,8 @@ def simpo_loss(
     _check_same_shape(policy_chosen_logps=policy_chosen_logps, policy_rejected_logps=policy_rejected_logps)
     n_chosen = _check_lengths("chosen_lengths", chosen_lengths, policy_chosen_logps)
     n_rejected = _check_lengths("rejected_lengths", rejected_lengths, policy_rejected_logps)
-    z = beta * (policy_chosen_logps / n_chosen - policy_rejected_logps / n_rejected) - gamma
+    acc = accumulation_dtype(policy_chosen_logps.dtype)
+    z = beta * (policy_chosen_logps.to(acc) / n_chosen - policy_rejected_logps.to(acc) / n_rejected) - gamma
     return apply_reduction(-F.logsigmoid(z), reduction)
 
 
@@ -294,8 +295,10 @@ def orpo_loss(
     check_reduction(reduction)
     lam = _check_nonnegative("lam", lam)
     _check_same_shape(policy_chosen_logps=policy_chosen_logps, policy_rejected_logps=policy_rejected_logps)
-    m_chosen = policy_chosen_logps / _check_lengths("chosen_lengths", chosen_lengths, policy_chosen_logps)
-    m_rejected = policy_rejected_logps / _check_lengths("rejected_lengths", rejected_lengths, policy_rejected_logps)
+    acc = accumulation_dtype(policy_chosen_logps.dtype)
+    n_chosen = _check_lengths("chosen_lengths", chosen_lengths, policy_chosen_logps)
+    n_rejected = _check_lengths("rejected_lengths", rejected_lengths, policy_rejected_logps)
+    m_chosen, m_rejected = policy_chosen_logps.to(acc) / n_chosen, policy_rejected_logps.to(acc) / n_rejected
     odds_ratio_term = -F.logsigmoid(log_odds(m_chosen) - log_odds(m_rejected))
     return apply_reduction(-m_chosen + lam * odds_ratio_term, reduction)
 
@@ -329,10 +332,11 @@ def kto_loss(
         raise ValueError(f"desirable must be a bool tensor, got {got}")
     if desirable.shape != policy_logps.shape:
         raise ValueError(f"desirable must have shape {tuple(policy_logps.shape)}, got {tuple(desirable.shape)}")
-    z0 = torch.as_tensor(reference_point, dtype=policy_logps.dtype, device=policy_logps.device).detach()
+    acc = accumulation_dtype(policy_logps.dtype)
+    z0 = torch.as_tensor(reference_point, dtype=acc, device=policy_logps.device).detach()
     if z0.numel() != 1 or not bool(torch.isfinite(z0)) or bool(z0 < 0):
         raise ValueError(f"reference_point must be one finite number >= 0 (a KL estimate), got {reference_point!r}")
-    r = policy_logps - ref_logps
+    r = policy_logps.to(acc) - ref_logps.to(acc)
     value = torch.where(
         desirable, lambda_d * torch.sigmoid(beta * (r - z0)), lambda_u * torch.sigmoid(beta * (z0 - r))
     )
@@ -362,7 +366,8 @@ def rpo_loss(
     dpo_terms = dpo_loss(
         policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta, reduction="none"
     )
-    return apply_reduction(-policy_chosen_logps / n_chosen + alpha * dpo_terms, reduction)
+    nll = -policy_chosen_logps.to(dpo_terms.dtype) / n_chosen
+    return apply_reduction(nll + alpha * dpo_terms, reduction)
 
 
 def dpop_loss(
@@ -383,5 +388,5 @@ def dpop_loss(
     beta = check_beta(beta)
     lam = _check_nonnegative("lam", lam)
     h = log_ratio_margin(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
-    shortfall = torch.clamp(ref_chosen_logps - policy_chosen_logps, min=0)
+    shortfall = torch.clamp(ref_chosen_logps.to(h.dtype) - policy_chosen_logps.to(h.dtype), min=0)
     return apply_reduction(-F.logsigmoid(beta * (h - lam * shortfall)), reduction)
