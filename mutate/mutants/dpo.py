@@ -121,8 +121,8 @@ MUTANTS = [
     dict(
         name="dpo-simpo-unnormalised",
         path="dpo.py",
-        old="policy_chosen_logps / n_chosen - policy_rejected_logps / n_rejected",
-        new="policy_chosen_logps - policy_rejected_logps",
+        old="policy_chosen_logps.to(acc) / n_chosen - policy_rejected_logps.to(acc) / n_rejected",
+        new="policy_chosen_logps.to(acc) - policy_rejected_logps.to(acc)",
         equation="4.5.21",
         notebooks=("455",),
         why="SimPO without length normalisation",
@@ -157,8 +157,8 @@ MUTANTS = [
     dict(
         name="dpo-rpo-nll-not-per-token",
         path="dpo.py",
-        old="-policy_chosen_logps / n_chosen + alpha * dpo_terms",
-        new="-policy_chosen_logps + alpha * dpo_terms",
+        old="nll = -policy_chosen_logps.to(dpo_terms.dtype) / n_chosen",
+        new="nll = -policy_chosen_logps.to(dpo_terms.dtype)",
         equation="4.5.21",
         notebooks=("455",),
         why="RPO's likelihood term is not divided by the answer length",
@@ -166,8 +166,8 @@ MUTANTS = [
     dict(
         name="dpo-dpop-penalty-wrong-side",
         path="dpo.py",
-        old="torch.clamp(ref_chosen_logps - policy_chosen_logps, min=0)",
-        new="torch.clamp(policy_chosen_logps - ref_chosen_logps, min=0)",
+        old="torch.clamp(ref_chosen_logps.to(h.dtype) - policy_chosen_logps.to(h.dtype), min=0)",
+        new="torch.clamp(policy_chosen_logps.to(h.dtype) - ref_chosen_logps.to(h.dtype), min=0)",
         equation="4.5.21",
         notebooks=("455",),
         why="DPOP penalises the chosen answer for rising above the reference",
