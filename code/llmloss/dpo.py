@@ -18,7 +18,14 @@ import math
 import torch
 import torch.nn.functional as F
 
-from llmloss.lm import accumulation_dtype, apply_reduction, as_token_ids, check_reduction, token_log_probs
+from llmloss.lm import (
+    accumulation_dtype,
+    apply_reduction,
+    as_bool_mask,
+    as_token_ids,
+    check_reduction,
+    token_log_probs,
+)
 from llmloss.rlhf import check_beta
 
 
@@ -48,15 +55,10 @@ def sequence_logps(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tenso
     """
     if not isinstance(logits, torch.Tensor) or logits.dim() != 3 or not logits.is_floating_point():
         raise ValueError(f"logits must be a floating tensor (batch, T, V), got {getattr(logits, 'shape', logits)}")
-    if labels.shape != mask.shape:
-        raise ValueError(f"labels {tuple(labels.shape)} and mask {tuple(mask.shape)} must have one shape")
     if labels.shape != logits.shape[:-1]:
         raise ValueError(f"labels must have shape (batch, T) = {tuple(logits.shape[:-1])}, got {tuple(labels.shape)}")
     labels = as_token_ids("labels", labels)
-    if mask.dtype != torch.bool:
-        if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
-            raise ValueError("mask must be bool or hold only 0 and 1")
-        mask = mask != 0
+    mask = as_bool_mask("mask", mask, labels.shape)
     vocab = logits.shape[-1]
     if bool(((labels < 0) | (labels >= vocab))[mask].any()):
         raise ValueError(f"labels must lie in [0, {vocab}) wherever mask is True (anything, e.g. -100, elsewhere)")

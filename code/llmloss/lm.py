@@ -42,6 +42,21 @@ def check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
+def as_bool_mask(name: str, mask, shape) -> torch.Tensor:
+    """A mask of ``shape`` as bool: bool, or any tensor holding only 0 and 1.
+
+    ``ValueError`` naming ``name`` for anything else (another shape, other
+    values, not a tensor), never a silent broadcast or a cast of 2 to True.
+    """
+    if not isinstance(mask, torch.Tensor) or mask.shape != torch.Size(shape):
+        raise ValueError(f"{name} must be a tensor of shape {tuple(shape)}, got {getattr(mask, 'shape', mask)}")
+    if mask.dtype == torch.bool:
+        return mask
+    if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
+        raise ValueError(f"{name} must be bool or hold only 0 and 1")
+    return mask != 0
+
+
 def apply_reduction(values: torch.Tensor, reduction: str, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Reduce per-item losses the PyTorch way; the mean of no item is 0, not NaN.
 
@@ -136,12 +151,7 @@ def lm_loss(
     targets = as_token_ids("targets", targets)
     counted = targets != ignore_index
     if mask is not None:
-        if mask.shape != targets.shape:
-            raise ValueError(f"mask must have the shape of targets {tuple(targets.shape)}, got {tuple(mask.shape)}")
-        if mask.dtype != torch.bool:
-            if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
-                raise ValueError("mask must be bool or hold only 0 and 1 (the M_t of eq. (4.5.5))")
-            mask = mask != 0
+        mask = as_bool_mask("mask", mask, targets.shape)  # the M_t of eq. (4.5.5)
         counted = counted & mask
     safe_targets = torch.where(counted, targets, torch.zeros_like(targets))
     return apply_reduction(-token_log_probs(logits, safe_targets), reduction, mask=counted)

@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from llmloss.lm import IGNORE_INDEX, as_token_ids, check_reduction, lm_loss
+from llmloss.lm import IGNORE_INDEX, as_bool_mask, as_token_ids, check_reduction, lm_loss
 
 DEFAULT_SPECIAL_PIECES = ("[CLS]", "[SEP]", "[PAD]")
 
@@ -68,19 +68,7 @@ def bert_mask(
     if special_tokens_mask is None:
         special = torch.zeros(tokens.shape, dtype=torch.bool, device=where)
     else:
-        if not isinstance(special_tokens_mask, torch.Tensor):
-            raise ValueError(f"special_tokens_mask must be a tensor, got {type(special_tokens_mask).__name__}")
-        if special_tokens_mask.shape != tokens.shape:
-            raise ValueError(
-                f"special_tokens_mask must have the shape of tokens {tuple(tokens.shape)}, "
-                f"got {tuple(special_tokens_mask.shape)}"
-            )
-        if special_tokens_mask.dtype != torch.bool:
-            binary = (special_tokens_mask == 0) | (special_tokens_mask == 1)
-            if special_tokens_mask.is_complex() or not bool(binary.all()):
-                raise ValueError("special_tokens_mask must be bool or hold only 0 and 1")
-            special_tokens_mask = special_tokens_mask != 0
-        special = special_tokens_mask.to(where)
+        special = as_bool_mask("special_tokens_mask", special_tokens_mask, tokens.shape).to(where)
     u_select = torch.rand(tokens.shape, generator=generator, device=where)
     u_action = torch.rand(tokens.shape, generator=generator, device=where)
     random_ids = torch.randint(0, int(vocab_size), tokens.shape, generator=generator, device=where)

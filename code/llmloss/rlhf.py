@@ -18,7 +18,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from llmloss.lm import accumulation_dtype, apply_reduction, check_reduction
+from llmloss.lm import accumulation_dtype, apply_reduction, as_bool_mask, check_reduction
 
 SIMPLEX_TOL = 1e-5
 """How far the entries of a policy may sum away from 1 along ``dim``."""
@@ -201,12 +201,7 @@ def ppo_clip_loss(
     log_ratio = logp_new.to(acc) - logp_old.to(acc)
     advantages = advantages.to(acc)
     if mask is not None:
-        if not isinstance(mask, torch.Tensor) or mask.shape != logp_new.shape:
-            raise ValueError(f"mask must have shape {tuple(logp_new.shape)}, got {getattr(mask, 'shape', mask)}")
-        if mask.dtype != torch.bool:
-            if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
-                raise ValueError("mask must be bool or hold only 0 and 1")
-            mask = mask != 0
+        mask = as_bool_mask("mask", mask, logp_new.shape)
         zero = torch.zeros((), dtype=acc, device=log_ratio.device)
         log_ratio, advantages = torch.where(mask, log_ratio, zero), torch.where(mask, advantages, zero)
     upper = math.log1p(clip_eps)
@@ -271,12 +266,7 @@ def _check_unit_interval(name: str, x) -> float:
 
 def _check_response_mask(mask, shape) -> torch.Tensor:
     """A bool ``(B, T)`` mask of right-padded responses: each row is ones, then zeros, with >= 1 one."""
-    if not isinstance(mask, torch.Tensor) or mask.shape != shape:
-        raise ValueError(f"mask must be a tensor of shape {tuple(shape)}, got {getattr(mask, 'shape', mask)}")
-    if mask.dtype != torch.bool:
-        if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
-            raise ValueError("mask must be bool or hold only 0 and 1")
-        mask = mask != 0
+    mask = as_bool_mask("mask", mask, shape)
     if not bool(mask[..., 0].all()):
         raise ValueError("mask must count the first token of every response (no empty responses)")
     if bool((mask[..., 1:] & ~mask[..., :-1]).any()):
