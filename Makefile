@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: all install book pdf test test-gpu lint serve bench mutate clean
+.PHONY: all install book pdf catalogs test test-gpu lint serve bench mutate clean
 all: book
 
 $(STAMP): requirements.txt pyproject.toml
@@ -24,12 +24,21 @@ install: $(STAMP)
 
 # The site, with its downloads (issue 17): the llmloss wheel and the notebook
 # archive (takeaway/downloads.py, offline), and the PDF if `make pdf` made one.
+# Two editions from the same sources (issue 18, i18n/editions.py): English at
+# _build/html, Chinese (locales/zh_CN) at _build/html/zh, both with -W.
 book: $(STAMP)
 	$(BIN)/python takeaway/downloads.py _build/downloads
-	$(BIN)/jupyter-book build . -W --keep-going
+	$(BIN)/python i18n/editions.py html
 
-# The whole book as one PDF, _build/latex/llmloss-book.pdf (XeLaTeX; the TeX
-# packages that .ci/run installs). Run it before `make book` to link the PDF.
+# After changing English text: extract the messages afresh and merge them into
+# locales/zh_CN (sphinx-intl), then list what needs translating (i18n/catalogs.py).
+catalogs: $(STAMP)
+	$(BIN)/python i18n/editions.py catalogs
+	$(BIN)/python i18n/catalogs.py check
+
+# The whole book as one PDF per edition, _build/latex/llmloss-book.pdf and
+# _build/latex-zh/llmloss-book-zh.pdf (XeLaTeX; the TeX packages that .ci/run
+# installs). Run it before `make book` to link the PDFs.
 pdf: $(STAMP)
 	$(BIN)/python takeaway/build_pdf.py
 

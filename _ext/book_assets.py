@@ -11,7 +11,8 @@
 - Search finds equation numbers such as "4.5.18" (Sphinx's splitter breaks
   them at the dots, and its query parser drops pure numbers) on top of
   Sphinx's Chinese support (jieba), so that 偏好 finds 直接偏好优化.
-- Chinese runs of text carry ``lang="zh"`` (screen readers, fonts, hyphenation).
+- Chinese runs of text carry ``lang="zh"`` (screen readers, fonts, hyphenation)
+  in the English edition (the Chinese edition is ``lang="zh-CN"`` as a whole).
 - The search index scripts load only on the search page (pydata-sphinx-theme
   loads them everywhere for its search-as-you-type mode, which is off).
 - Wide tables (three or more columns) get their column headings on each cell
@@ -286,9 +287,12 @@ def _rewrite_pages(app, exception):
         return
     outdir = Path(app.outdir)
     thebe = _thebe_on(app)
+    chinese_edition = str(app.config.language or "").startswith("zh")
     for path in outdir.rglob("*.html"):
         text = path.read_text(encoding="utf-8")
-        new = mark_chinese(label_table_cells(text))
+        new = label_table_cells(text)
+        if not chinese_edition:  # the Chinese edition's pages are lang="zh-CN" throughout
+            new = mark_chinese(new)
         if path.relative_to(outdir).as_posix() != "search.html":
             new = _SEARCH_SCRIPTS.sub("", new)
         if not thebe:

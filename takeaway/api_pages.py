@@ -3,7 +3,7 @@
     .venv/bin/python takeaway/api_pages.py          # (re)write the pages
     .venv/bin/python takeaway/api_pages.py --check  # exit 1 if a page is missing or stale
 
-Each page is one ``automodule`` directive (Sphinx autodoc): every public
+Each page is one ``automodule`` directive in a reST page (Sphinx autodoc): every public
 function with its signature and docstring, and a [source] link (viewcode) to
 the module's code. _toc.yml picks the pages up with ``glob: chapters/api/*``, so
 a new module only needs this script run once (tests/test_takeaway.py checks it).
@@ -18,32 +18,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 API = ROOT / "chapters" / "api"
 
-INDEX_HEAD = """# The helpers: API reference
+# reStructuredText, not MyST: the Chinese edition (issue 18) re-parses each
+# translated message with its page's parser, and docstrings are reST
+# (``:ref:`` roles), so the pages that show them are reST pages.
+INDEX_HEAD = """The helpers: API reference
+==========================
 
-Every function that the chapters call lives in the Python package `llmloss`,
+Every function that the chapters call lives in the Python package ``llmloss``,
 one module per idea. Each page below shows a module's public functions: the
 signature, the docstring (whose first line names the equation it implements,
 linked to the equation) and, through the *[source]* link, the code itself. In
 the chapters, a helper's name links to its entry here.
 
 The package comes with the book: the landing page offers it as a wheel
-(`pip install llmloss-*.whl`), together with every chapter notebook.
+(``pip install llmloss-*.whl``), together with every chapter notebook.
 
-```{{eval-rst}}
 .. autosummary::
 
 {rows}
-```
 """
 
-PAGE = """# `{name}`
+PAGE = """{title}
+{underline}
 
-```{{eval-rst}}
 .. automodule:: {name}
    :members:
    :member-order: bysource
    :show-inheritance:
-```
 """
 
 
@@ -61,9 +62,10 @@ def wanted() -> dict[Path, str]:
     rows = []
     for name in modules():
         short = name.split(".", 1)[1]
-        pages[API / f"{short}.md"] = PAGE.format(name=name)
+        title = f"``{name}``"
+        pages[API / f"{short}.rst"] = PAGE.format(title=title, underline="=" * len(title), name=name)
         rows.append(f"   {name}")
-    pages[API / "index.md"] = INDEX_HEAD.format(rows="\n".join(rows))
+    pages[API / "index.rst"] = INDEX_HEAD.format(rows="\n".join(rows))
     return pages
 
 
@@ -71,13 +73,15 @@ def main(argv: list[str]) -> int:
     pages = wanted()
     if "--check" in argv:
         stale = [str(p.relative_to(ROOT)) for p, text in pages.items() if not p.exists() or p.read_text() != text]
-        extra = [str(p.relative_to(ROOT)) for p in API.glob("*.md") if p not in pages]
+        extra = [str(p.relative_to(ROOT)) for p in (*API.glob("*.md"), *API.glob("*.rst")) if p not in pages]
         if stale or extra:
             print("API pages out of date:", stale, "no module for:", extra)
             print("run: .venv/bin/python takeaway/api_pages.py")
             return 1
         return 0
     API.mkdir(parents=True, exist_ok=True)
+    for path in API.glob("*.md"):  # the pages were MyST before issue 18
+        path.unlink()
     for path, text in pages.items():
         if not path.exists() or path.read_text() != text:
             path.write_text(text, encoding="utf-8")

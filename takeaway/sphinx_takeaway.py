@@ -141,7 +141,28 @@ def _config_inited(app, config):
 
 
 TOGGLE = '<summary><span class="toctree-toggle" role="presentation">'
-LABELLED_TOGGLE = '<summary aria-label="Show or hide the pages below"><span class="toctree-toggle" role="presentation">'
+LABELLED_TOGGLE = '<summary aria-label="{label}"><span class="toctree-toggle" role="presentation">'
+# The few words this extension writes itself, in each edition's language (issue 18).
+WORDS = {
+    "en": {
+        "toggle": "Show or hide the pages below",
+        "none": "(The downloads are made by `make book`: none in this build.)",
+        ".whl": "the helper package <code>llmloss</code> (install it with <code>pip install {name}</code>)",
+        ".zip": "every chapter notebook, <code>requirements.txt</code>, the wheel and a README on how to run them",
+        ".pdf": "the whole book as one PDF",
+    },
+    "zh_CN": {
+        "toggle": "显示或隐藏下面的页面",
+        "none": "（下载文件由 `make book` 生成：本次构建中没有。）",
+        ".whl": "辅助函数包 <code>llmloss</code>（用 <code>pip install {name}</code> 安装）",
+        ".zip": "全部章节的 notebook、<code>requirements.txt</code>、wheel，以及一份说明如何运行它们的 README（英文）",
+        ".pdf": "整本书的 PDF（中文版）",
+    },
+}
+
+
+def words(config) -> dict[str, str]:
+    return WORDS.get(config.language or "en", WORDS["en"])
 
 
 def _label_sidebar_toggles(app, pagename, templatename, context, doctree):
@@ -153,7 +174,7 @@ def _label_sidebar_toggles(app, pagename, templatename, context, doctree):
 
     def labelled(*args, **kwargs):
         html = generate(*args, **kwargs)
-        text = str(html).replace(TOGGLE, LABELLED_TOGGLE)
+        text = str(html).replace(TOGGLE, LABELLED_TOGGLE.format(label=words(app.config)["toggle"]))
         return type(html)(text) if type(html) is not str else text
 
     labelled.takeaway_labelled = True
@@ -173,13 +194,6 @@ def downloads(config, srcdir) -> list[Path]:
     return found
 
 
-DESCRIPTIONS = {
-    ".whl": "the helper package <code>llmloss</code> (install it with <code>pip install {name}</code>)",
-    ".zip": "every chapter notebook, <code>requirements.txt</code>, the wheel and a README on how to run them",
-    ".pdf": "the whole book as one PDF",
-}
-
-
 def _human_size(n: int) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{max(1, round(n / 2**10))} kB"
 
@@ -194,12 +208,12 @@ class TakeawayDownloads(Directive):
         env.takeaway_docs = getattr(env, "takeaway_docs", set()) | {env.docname}
         files = downloads(env.config, env.srcdir)
         if not files:
-            para = nodes.paragraph(text="(The downloads are made by `make book`: none in this build.)")
+            para = nodes.paragraph(text=words(env.config)["none"])
             return [addnodes.only("", para, expr="html")]
         prefix = "../" * env.docname.count("/")
         items = []
         for path in sorted(files, key=lambda p: (p.suffix != ".pdf", p.suffix != ".zip", p.name)):
-            what = DESCRIPTIONS.get(path.suffix, "").format(name=path.name)
+            what = words(env.config).get(path.suffix, "").format(name=path.name)
             items.append(
                 f'<li><a class="reference download" href="{prefix}{DOWNLOAD_DIR}/{path.name}" download>'
                 f"<code>{path.name}</code></a> ({_human_size(path.stat().st_size)}): {what}</li>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import pathlib
 import shutil
 import subprocess
@@ -12,6 +13,8 @@ import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "i18n"))
+import editions  # noqa: E402 - i18n/editions.py: how each edition is built
 
 
 def toc_files() -> list[str]:
@@ -43,21 +46,29 @@ def root() -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> tuple[pathlib.Path, subprocess.CompletedProcess]:
-    """One clean build of the book, shared by test_build.py and test_browser.py.
+    """One clean build of both editions, shared by the build, browser, i18n and takeaway tests.
 
-    ``jupyter-book build -W --keep-going`` into an empty folder (warnings of
+    i18n/editions.py builds the English and the Chinese edition side by side
+    (``jupyter-book build -W --keep-going`` into empty folders: warnings of
     unchanged pages are only reported by a clean build), with notebook
     execution off: the pages show the stored outputs, which nbval compares
-    with a fresh run in the same suite. Returns (``_build/html``, the process).
+    with a fresh run in the same suite. The Chinese edition lands in
+    ``html/zh``, as ``make book`` lays the site out. Returns (``html``, one
+    process record whose return code is the worse of the two builds).
     """
     out = tmp_path_factory.mktemp("book")
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    config.setdefault("execute", {})["execute_notebooks"] = "off"
-    local = config.get("sphinx", {}).get("local_extensions", {})
-    local.update({name: str(ROOT / path) for name, path in local.items()})  # relative to the copied config
-    (out / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    jb = shutil.which("jupyter-book", path=str(pathlib.Path(sys.executable).parent)) or shutil.which("jupyter-book")
-    assert jb, "jupyter-book is not installed (it is in requirements.txt)"
-    command = [jb, "build", str(ROOT), "--config", str(out / "_config.yml"), "--path-output", str(out)]
-    result = subprocess.run([*command, "-W", "--keep-going"], capture_output=True, text=True)
-    return out / "_build" / "html", result
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        builds = {e: pool.submit(editions.build, e, out / e) for e in editions.EDITIONS}
+        results = {e: build.result() for e, build in builds.items()}
+    html = out / "en" / "_build" / "html"
+    for edition in editions.EDITIONS:
+        built = out / edition / "_build" / "html"
+        if editions.SUBDIR[edition] and built.is_dir():
+            shutil.copytree(built, html / editions.SUBDIR[edition])
+    record = subprocess.CompletedProcess(
+        args=[r.args for r in results.values()],
+        returncode=max(r.returncode for r in results.values()),
+        stdout="".join(f"--- {e} edition ---\n{r.stdout[-8000:]}" for e, r in results.items()),
+        stderr="".join(f"--- {e} edition ---\n{r.stderr[-8000:]}" for e, r in results.items()),
+    )
+    return html, record

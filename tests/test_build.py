@@ -1,6 +1,7 @@
 """The book builds from scratch with warnings as errors (conftest.built_book), and the HTML is
 self-contained: every equation number once, MathJax served from the build,
-no asset from another host."""
+no asset from another host. Each check runs on both editions (issue 18):
+English at the site root, Chinese under zh/."""
 
 from __future__ import annotations
 
@@ -10,21 +11,31 @@ from pathlib import Path
 
 import pytest
 
-from conftest import toc_files
+from conftest import editions, toc_files
 
 pytestmark = pytest.mark.build
 
 
-@pytest.fixture(scope="module")
-def html(built_book) -> Path:
-    """The clean build of conftest.built_book, which must pass with warnings as errors."""
-    html, result = built_book
+@pytest.fixture(scope="module", params=editions.EDITIONS)
+def html(request, built_book) -> Path:
+    """One edition of the clean build of conftest.built_book (both must pass with warnings as errors)."""
+    site, result = built_book
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
-    return html
+    return site / editions.SUBDIR[request.param]
 
 
 def pages(html: Path) -> dict[str, str]:
-    return {str(p.relative_to(html)): p.read_text(encoding="utf-8") for p in html.rglob("*.html")}
+    """Every page of one edition (the English edition's folder holds the Chinese one in zh/)."""
+    other = {editions.SUBDIR[e] for e in editions.EDITIONS} - {""}
+    return {
+        p.relative_to(html).as_posix(): p.read_text(encoding="utf-8")
+        for p in html.rglob("*.html")
+        if p.relative_to(html).parts[0] not in other
+    }
+
+
+def chinese(html: Path) -> bool:
+    return html.name == editions.SUBDIR["zh"]
 
 
 def test_every_toc_file_is_built(html):
@@ -60,9 +71,10 @@ def test_no_asset_from_another_host(html):
 
 def test_proof_headings_read_as_the_text_numbers_them(html):
     text = pages(html)["chapters/451_language_modelling.html"]
-    assert '<span class="caption-number">Definition </span>4.5.1 (' in text
-    assert '<span class="caption-number">Theorem </span>4.5.1 (' in text
-    assert not re.search(r"caption-number\">(Definition|Theorem) \d+ </span>", text), "a second counter"
+    definition, theorem, bracket = ("定义", "定理", "（") if chinese(html) else ("Definition", "Theorem", " (")
+    assert f'<span class="caption-number">{definition} </span>4.5.1{bracket}' in text
+    assert f'<span class="caption-number">{theorem} </span>4.5.1{bracket}' in text
+    assert not re.search(rf"caption-number\">({definition}|{theorem}) \d+ </span>", text), "a second counter"
     assert not re.search(r"caption-number\">(\w+) </span>\1", text), "a doubled word"
 
 
@@ -91,5 +103,11 @@ def test_search_index_holds_equation_numbers_and_chinese_words(html):
 
 
 def test_chinese_text_is_marked(html):
+    """English pages mark their Chinese words; Chinese pages are Chinese as a whole."""
     text = pages(html)["chapters/455_dpo.html"]
-    assert '<span lang="zh">直接偏好优化</span>' in text
+    if chinese(html):
+        assert re.search(r'<html lang="zh-CN"', text)
+        assert '<span lang="zh">' not in text
+    else:
+        assert re.search(r'<html lang="en"', text)
+        assert '<span lang="zh">直接偏好优化</span>' in text

@@ -130,6 +130,8 @@ class TinyTransformer(nn.Module):
                     p.normal_(0.0, 1.0 / math.sqrt(p.shape[-1]), generator=generator)
 
     def forward(self, tokens: torch.Tensor, prefix_len: int = 0) -> torch.Tensor:
+        """Logits ``(..., T, V)`` of token ids ``(..., T)``; ``prefix_len``: the
+        bidirectional prefix of the "prefix" attention pattern."""
         seq_len = tokens.shape[-1]
         if seq_len > self.max_len:
             raise ValueError(f"tokens has length {seq_len} > max_len={self.max_len}")

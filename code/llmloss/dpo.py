@@ -1,4 +1,4 @@
-"""Direct preference optimisation, section 4.5.5: eqs. (4.5.21)-(4.5.26).
+"""Direct preference optimisation, section 4.5.5, equations (4.5.21)-(4.5.26).
 
 Convention (that of Rafailov et al. 2023): the log-probability of a completion
 is the SUM of its token log-probabilities over the completion's positions,

@@ -1,4 +1,4 @@
-"""Beyond the plain softmax, section 4.5.6: eqs. (4.5.29), (4.5.30), sparsemax
+"""Beyond the plain softmax, section 4.5.6, equations (4.5.29), (4.5.30), sparsemax
 and its loss, a top-k mixture-of-experts router, and the memory cost of the
 softmax over a large vocabulary.
 

@@ -1,4 +1,4 @@
-"""Language-modelling losses, section 4.5.1: eqs. (4.5.2)-(4.5.5).
+"""Language-modelling losses, section 4.5.1, equations (4.5.2)-(4.5.5).
 
 Convention: ``logits[..., t, :]`` scores ``targets[..., t]``. For next-token
 prediction the caller builds the targets with ``next_token_targets`` so that

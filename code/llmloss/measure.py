@@ -1,4 +1,4 @@
-"""Measuring tools for the cost of a loss: peak memory and time (chapter 4.5.6, ``make bench``).
+"""Measuring tools for the cost of a loss: peak memory and time (section 4.5.6, ``make bench``).
 
 Kept apart from the losses: what they measure depends on the machine, so they
 feed benchmarks and figures, never a unit test's verdict about time.

@@ -1,4 +1,4 @@
-"""Masked language modelling, section 4.5.2: eqs. (4.5.6)-(4.5.10).
+"""Masked language modelling, section 4.5.2, equations (4.5.6)-(4.5.10).
 
 Masking schemes (BERT's 80/10/10 rule, SpanBERT's spans, whole-word masking
 over WordPiece pieces) and the MLM loss over the selected positions.

@@ -1,5 +1,5 @@
-"""Multi-task losses and gradient weighting, sections 4.5.3 and 4.5.6:
-eqs. (4.5.11), (4.5.12), (4.5.27), (4.5.28)."""
+"""Multi-task losses and gradient weighting, sections 4.5.3 and 4.5.6,
+equations (4.5.11), (4.5.12), (4.5.27), (4.5.28)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""RLHF losses, section 4.5.4: eqs. (4.5.14)-(4.5.20).
+"""RLHF losses, section 4.5.4, equations (4.5.14)-(4.5.20).
 
 Supervised fine-tuning, eq. (4.5.13), needs no helper of its own: it is
 ``llmloss.lm.lm_loss`` with the prompt's targets masked out

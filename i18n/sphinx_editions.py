@@ -1,0 +1,157 @@
+"""Sphinx side of the two editions (issue 18): what gettext alone does not do.
+
+- A language switch in every page's header links to the same page in the
+  other edition (``edition-switch.html``, placed by ``article_header_end``
+  in _config.yml), with ``<link rel="alternate" hreflang>`` for the same pair.
+- The site's title and author in each edition (``editions`` in _config.yml).
+- The table of contents from _toc.yml is translated too (sphinx-external-toc
+  inserts it after Sphinx translated the page).
+- Image alt text is translated too: Sphinx's gettext skips attributes, so
+  the ``gettext`` build extracts each alt text as a message of its page, and
+  the translated build replaces it from the same catalog.
+- (``_ext/book_assets.py`` leaves out the ``lang="zh"`` marks around Chinese
+  words in the Chinese edition, whose pages are ``lang="zh-CN"`` throughout.)
+
+``editions`` maps a Sphinx language to ``{root, label, switch_title, title,
+author}``: ``root`` is the edition's folder relative to the site root
+(``""`` and ``"zh/"``), ``label`` the switch's text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.locale import init as init_locale
+from sphinx.transforms import SphinxTransform
+from sphinx.util.i18n import docname_to_domain
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def current(config) -> dict:
+    return (config.editions or {}).get(config.language or "en", {})
+
+
+def _config_inited(app, config):
+    if str(TEMPLATES) not in config.templates_path:
+        config.templates_path.append(str(TEMPLATES))
+    own = current(config)
+    if own.get("title"):
+        config.html_title = own["title"]
+        config.project = own["title"]
+    if own.get("author"):
+        config.author = own["author"]
+
+
+def _catalog(transform: SphinxTransform):
+    dirs = [str(Path(transform.env.srcdir, d)) for d in transform.config.locale_dirs]
+    domain = docname_to_domain(transform.env.docname, transform.config.gettext_compact)
+    catalog, found = init_locale(dirs, transform.config.language, domain)
+    return catalog if found else None
+
+
+class ExtractAltText(SphinxTransform):
+    """gettext builder: each image's alt text becomes a message of its page.
+
+    Runs before Sphinx's UIDTransform (880), which gives the new paragraphs
+    the ids that the message catalog builder requires.
+    """
+
+    default_priority = 870
+
+    def apply(self, **kwargs):
+        if self.app.builder.name != "gettext":
+            return
+        for image in list(self.document.findall(nodes.image)):
+            alt = image.get("alt", "").strip()
+            if alt:
+                message = nodes.paragraph(alt, alt)
+                message.source, message.line = image.source or self.document["source"], image.line or 1
+                self.document.append(message)
+
+
+class TranslateAltText(SphinxTransform):
+    """Translated builds: alt text from the page's catalog (right after Sphinx's Locale, 20)."""
+
+    default_priority = 21
+
+    def apply(self, **kwargs):
+        if self.app.builder.name == "gettext" or not self.config.language or self.config.language == "en":
+            return
+        images = [image for image in self.document.findall(nodes.image) if image.get("alt", "").strip()]
+        catalog = _catalog(self) if images else None
+        if catalog is None:
+            return
+        for image in images:
+            translated = catalog.gettext(image["alt"].strip())
+            if translated:
+                image["alt"] = translated
+
+
+class TranslateToctrees(SphinxTransform):
+    """The table of contents' captions and short titles, as messages.
+
+    sphinx-external-toc inserts the toctrees from _toc.yml (its transform,
+    priority 100) after Sphinx's Locale transform has run (20), and without
+    ``rawentries``: its short titles would be neither extracted nor
+    translated, its captions extracted but not translated.
+    """
+
+    default_priority = 101
+
+    def apply(self, **kwargs):
+        toctrees = list(self.document.findall(addnodes.toctree))
+        for toctree in toctrees:  # the short titles of _toc.yml become messages too
+            toctree.setdefault("rawentries", [title for title, _ in toctree["entries"] if title])
+        if self.app.builder.name == "gettext" or not self.config.language or self.config.language == "en":
+            return
+        catalog = _catalog(self) if toctrees else None
+        if catalog is None:
+            return
+        for toctree in toctrees:
+            for message in toctree.extract_original_messages():
+                translated = catalog.gettext(message)
+                if translated and translated != message:
+                    toctree.apply_translated_message(message, translated)
+
+
+def switch_links(config, pagename: str) -> list[dict]:
+    """Links from ``pagename`` to the same page in every other edition."""
+    editions = config.editions or {}
+    own = current(config)
+    if not own:
+        return []
+    up = "../" * (pagename.count("/") + own.get("root", "").count("/"))
+    links = []
+    for language, edition in editions.items():
+        if language == (config.language or "en"):
+            continue
+        tag = language.replace("_", "-")
+        links.append({
+            "href": f"{up}{edition.get('root', '')}{pagename}.html",
+            "hreflang": tag,
+            "label": edition.get("label", tag),
+            "title": edition.get("switch_title", edition.get("label", tag)),
+        })
+    return links
+
+
+def _page_context(app, pagename, templatename, context, doctree):
+    links = switch_links(app.config, pagename)
+    context["edition_links"] = links
+    alternates = "".join(
+        f'<link rel="alternate" hreflang="{link["hreflang"]}" href="{link["href"]}" />\n' for link in links
+    )
+    context["metatags"] = context.get("metatags", "") + alternates
+
+
+def setup(app):
+    app.add_config_value("editions", {}, "html", types=[dict])
+    app.connect("config-inited", _config_inited)
+    app.add_transform(ExtractAltText)
+    app.add_transform(TranslateAltText)
+    app.add_transform(TranslateToctrees)
+    app.connect("html-page-context", _page_context)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
