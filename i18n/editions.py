@@ -64,6 +64,7 @@ def edition_config(edition: str, *, execute: str = "off", extra: dict | None = N
         if documents:
             start, _, _, _, *rest = documents[0]
             settings["latex_documents"] = [[start, tex, config["title"], config["author"], *rest]]
+    settings.update(own.get("settings", {}))
     settings.update(extra or {})
     return config
 

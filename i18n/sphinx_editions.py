@@ -3,7 +3,9 @@
 - A language switch in every page's header links to the same page in the
   other edition (``edition-switch.html``, placed by ``article_header_end``
   in _config.yml), with ``<link rel="alternate" hreflang>`` for the same pair.
-- The site's title and author in each edition (``editions`` in _config.yml).
+- The site's title and author in each edition (``editions`` in _config.yml),
+  and the labels and tooltips that the themes and MyST-NB write in English
+  whatever the language (``PAGE_WORDS``).
 - The table of contents from _toc.yml is translated too (sphinx-external-toc
   inserts it after Sphinx translated the page).
 - Image alt text is translated too: Sphinx's gettext skips attributes, so
@@ -138,6 +140,46 @@ def switch_links(config, pagename: str) -> list[dict]:
     return links
 
 
+# What the themes and extensions write in English whatever the language (their
+# own catalogs lack these strings): replaced in each written page.
+PAGE_WORDS = {
+    "zh_CN": {
+        'title="Link to this heading"': 'title="链接到此标题"',
+        'title="Link to this definition"': 'title="链接到此定义"',
+        'title="Link to this term"': 'title="链接到此术语"',
+        'title="Link to this image"': 'title="链接到此图片"',
+        'title="Link to this table"': 'title="链接到此表格"',
+        'title="Link to this code"': 'title="链接到此代码"',
+        'placeholder="Search this book..."': 'placeholder="搜索本书…"',
+        'aria-label="Search this book..."': 'aria-label="搜索本书"',
+        'title="Toggle primary sidebar"': 'title="显示或隐藏左侧边栏"',
+        'title="Toggle secondary sidebar"': 'title="显示或隐藏右侧边栏"',
+        'aria-label="Color mode"': 'aria-label="颜色模式"',
+        'data-bs-title="Color mode"': 'data-bs-title="颜色模式"',
+        'title="System Settings"': 'title="跟随系统设置"',
+        'aria-label="Main"': 'aria-label="主导航"',
+        'aria-label="Page"': 'aria-label="本页"',
+        '<summary aria-label="Toggle hidden content">': '<summary aria-label="显示或隐藏内容">',
+    },
+}
+
+
+def translate_page(html: str, language: str) -> str:
+    for english, translated in PAGE_WORDS.get(language, {}).items():
+        html = html.replace(english, translated)
+    return html
+
+
+def _translate_pages(app, exception):
+    if exception is not None or app.builder.format != "html" or not PAGE_WORDS.get(app.config.language or "en"):
+        return
+    for path in Path(app.outdir).rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        new = translate_page(text, app.config.language)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+
+
 def _page_context(app, pagename, templatename, context, doctree):
     links = switch_links(app.config, pagename)
     context["edition_links"] = links
@@ -154,4 +196,5 @@ def setup(app):
     app.add_transform(TranslateAltText)
     app.add_transform(TranslateToctrees)
     app.connect("html-page-context", _page_context)
+    app.connect("build-finished", _translate_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

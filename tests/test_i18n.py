@@ -166,13 +166,33 @@ PROSE = "article p, article li, article h1, article h2, article h3, article td, 
 @pytest.mark.parametrize("name", toc_files())
 def test_no_english_paragraph_is_left_in_the_chinese_edition(site, name):
     """Text that bypassed the catalogs (written by an extension, say) shows up here:
-    a Chinese page's prose outside code and outputs has no long English run."""
+    a Chinese page's prose outside code and outputs has no English run of four
+    words or more (such as MyST-NB's "Show code cell source"), and no English
+    label for assistive technology."""
     page = soup(site, "zh", name)
     for skipped in page.select("div.cell_input, div.cell_output, pre, .math, code, .citation, dl.py"):
         skipped.decompose()
     english = []
     for element in page.select(PROSE):
         text = " ".join(element.get_text(" ").split())
-        if not CJK.search(text) and len(re.findall(r"[A-Za-z]{3,}", text)) >= 6:
+        if not CJK.search(text) and len(re.findall(r"[A-Za-z]{3,}", text)) >= 4:
             english.append(text[:80])
     assert not english, f"English left in the Chinese {name}: {english[:5]}"
+
+
+@pytest.mark.parametrize("name", [*toc_files(), "search", "genindex"])
+def test_no_english_label_is_left_in_the_chinese_edition(site, name):
+    """Labels, tooltips and placeholders that a reader or a screen reader meets
+    (the themes write some in English whatever the language) are Chinese;
+    a citation's tooltip (the paper's title) and the link to the English
+    edition may stay English."""
+    page = soup(site, "zh", name)
+    english = []
+    for attribute in ("aria-label", "title", "placeholder", "data-bs-title"):
+        for element in page.find_all(attrs={attribute: True}):
+            value = element[attribute]
+            if element.get("lang") == "en" or "bibliography.html" in element.get("href", ""):
+                continue
+            if len(re.findall(r"[A-Za-z]{3,}", value)) >= 1 and not CJK.search(value) and "llmloss" not in value:
+                english.append(f"{attribute}={value!r}")
+    assert not english, f"English labels in the Chinese {name}: {sorted(set(english))[:8]}"

@@ -321,7 +321,7 @@ def kto_loss(
     estimate of KL(pi || ref) >= 0, treated as a constant):
     ``lambda_D (1 - sigma(beta (r - z0)))`` for a desirable answer,
     ``lambda_U (1 - sigma(beta (z0 - r)))`` for an undesirable one. Each term is
-    bounded in ``[0, lambda]``. policy_logps, ref_logps, desirable (bool):
+    bounded in ``[0, lambda_D]`` or ``[0, lambda_U]``. policy_logps, ref_logps, desirable (bool):
     ``(batch,)``; reference_point: a number or 0-d tensor (detached here).
     """
     check_reduction(reduction)

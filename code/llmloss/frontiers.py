@@ -62,7 +62,7 @@ def gated_softmax(z: torch.Tensor, g: torch.Tensor, dim: int = -1) -> torch.Tens
 
     z: logits; g: the gate, of z's shape or broadcastable to it without
     changing it (e.g. ``(V,)`` for z of shape ``(..., V)``). Note that this
-    is a per-logit inverse temperature 1/g_i, not a gate: g_i = 0 sets z_i to
+    is a per-logit temperature 1/g_i, not a gate: g_i = 0 sets z_i to
     0, which *raises* p_i when z_i < 0. See ``gate_weighted_softmax``.
     """
     _check_logits(z, dim)

@@ -118,8 +118,8 @@ def min_norm_alpha(g1: torch.Tensor, g2: torch.Tensor) -> torch.Tensor:
 def min_norm_direction(g1: torch.Tensor, g2: torch.Tensor) -> torch.Tensor:
     """The MGDA common direction d = alpha g1 + (1 - alpha) g2, alpha = min_norm_alpha(g1, g2).
 
-    -d decreases neither task's loss less than ||d||^2 to first order:
-    g_k . d >= ||d||^2 for k = 1, 2. Same shape, dtype and device as g1.
+    A step -eta d lowers each task's loss by at least eta ||d||^2 to first
+    order: g_k . d >= ||d||^2 for k = 1, 2. Same shape, dtype and device as g1.
     """
     alpha = min_norm_alpha(g1, g2)
     return alpha * g1 + (1 - alpha) * g2
