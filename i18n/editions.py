@@ -65,6 +65,10 @@ def edition_config(edition: str, *, execute: str = "off", extra: dict | None = N
             start, _, _, _, *rest = documents[0]
             settings["latex_documents"] = [[start, tex, config["title"], config["author"], *rest]]
     settings.update(own.get("settings", {}))
+    if own.get("latex_preamble"):
+        latex = dict(settings.get("latex_elements", {}))
+        latex["preamble"] = latex.get("preamble", "") + own["latex_preamble"]
+        settings["latex_elements"] = latex
     settings.update(extra or {})
     return config
 
