@@ -118,15 +118,14 @@ def update_catalogs() -> int:
     # name sources relative to it (the same on every clone).
     scratch = ROOT / "_build" / "i18n"
     shutil.rmtree(scratch, ignore_errors=True)
-    if True:
-        pots = extract(scratch)
-        intl = shutil.which("sphinx-intl", path=str(Path(sys.executable).parent)) or "sphinx-intl"
-        result = subprocess.run([intl, "update", "-p", str(pots), "-d", str(LOCALES), "-l", LANGUAGE["zh"]],
-                                capture_output=True, text=True)
-        print(result.stdout[-4000:], result.stderr[-4000:], sep="")
-        if result.returncode == 0:
-            drop_obsolete()
-        return result.returncode
+    pots = extract(scratch)
+    intl = shutil.which("sphinx-intl", path=str(Path(sys.executable).parent)) or "sphinx-intl"
+    result = subprocess.run([intl, "update", "-p", str(pots), "-d", str(LOCALES), "-l", LANGUAGE["zh"]],
+                            capture_output=True, text=True)
+    print(result.stdout[-4000:], result.stderr[-4000:], sep="")
+    if result.returncode == 0:
+        drop_obsolete()
+    return result.returncode
 
 
 def drop_obsolete() -> None:

@@ -3,8 +3,7 @@
 - A language switch in every page's header links to the same page in the
   other edition (``edition-switch.html``, placed by ``article_header_end``
   in _config.yml), with ``<link rel="alternate" hreflang>`` for the same pair.
-- The site's title and author in each edition (``editions`` in _config.yml),
-  and the labels and tooltips that the themes and MyST-NB write in English
+- The labels and tooltips that the themes and MyST-NB write in English
   whatever the language (``PAGE_WORDS``).
 - The table of contents from _toc.yml is translated too (sphinx-external-toc
   inserts it after Sphinx translated the page).
@@ -14,9 +13,10 @@
 - (``_ext/book_assets.py`` leaves out the ``lang="zh"`` marks around Chinese
   words in the Chinese edition, whose pages are ``lang="zh-CN"`` throughout.)
 
-``editions`` maps a Sphinx language to ``{root, label, switch_title, title,
-author}``: ``root`` is the edition's folder relative to the site root
-(``""`` and ``"zh/"``), ``label`` the switch's text.
+``editions`` (in _config.yml) maps a Sphinx language to ``{root, label,
+switch_title, ...}``: ``root`` is the edition's folder relative to the site
+root (``""`` and ``"zh/"``), ``label`` the switch's text; i18n/editions.py
+reads the rest (each edition's title, author, settings and PDF preamble).
 """
 
 from __future__ import annotations
@@ -39,12 +39,11 @@ def current(config) -> dict:
 def _config_inited(app, config):
     if str(TEMPLATES) not in config.templates_path:
         config.templates_path.append(str(TEMPLATES))
-    own = current(config)
-    if own.get("title"):
-        config.html_title = own["title"]
-        config.project = own["title"]
-    if own.get("author"):
-        config.author = own["author"]
+
+
+def _translating(transform: SphinxTransform) -> bool:
+    """A build that puts translations in place (not English, not the extraction)."""
+    return transform.app.builder.name != "gettext" and (transform.config.language or "en") != "en"
 
 
 def _catalog(transform: SphinxTransform):
@@ -80,7 +79,7 @@ class TranslateAltText(SphinxTransform):
     default_priority = 21
 
     def apply(self, **kwargs):
-        if self.app.builder.name == "gettext" or not self.config.language or self.config.language == "en":
+        if not _translating(self):
             return
         images = [image for image in self.document.findall(nodes.image) if image.get("alt", "").strip()]
         catalog = _catalog(self) if images else None
@@ -107,7 +106,7 @@ class TranslateToctrees(SphinxTransform):
         toctrees = list(self.document.findall(addnodes.toctree))
         for toctree in toctrees:  # the short titles of _toc.yml become messages too
             toctree.setdefault("rawentries", [title for title, _ in toctree["entries"] if title])
-        if self.app.builder.name == "gettext" or not self.config.language or self.config.language == "en":
+        if not _translating(self):
             return
         catalog = _catalog(self) if toctrees else None
         if catalog is None:
