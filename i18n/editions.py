@@ -18,6 +18,7 @@ outputs (execution off), which nbval checks against a fresh run.
 
 from __future__ import annotations
 
+import concurrent.futures
 import shutil
 import subprocess
 import sys
@@ -141,25 +142,38 @@ def drop_obsolete() -> None:
             save(catalog, path)
 
 
-def build_html(editions=EDITIONS) -> int:
-    """``make book``: English at _build/html, Chinese at _build/html/zh."""
-    html = ROOT / "_build" / "html"
-    status = 0
-    for edition in editions:
-        if edition == "en":
-            # into the repository's own _build, with the execution cache, as before
-            result = build("en", ROOT, execute="cache")
-        else:
-            with tempfile.TemporaryDirectory(prefix=f"llmloss-{edition}-") as tmp:
-                result = build(edition, Path(tmp))
+def build_site(out: Path, *, execute: str = "off", editions=EDITIONS) -> tuple[Path, dict]:
+    """Both editions side by side (one core each), laid out as one site:
+    English at ``out/_build/html``, Chinese in its ``zh/``.
+
+    ``execute`` applies to the English build (``make book``: the execution
+    cache); the Chinese one shows the stored outputs. Returns (the site's
+    html folder, {edition: process}).
+    """
+    out = Path(out)
+    html = out / "_build" / "html"
+    with tempfile.TemporaryDirectory(prefix="llmloss-editions-") as tmp:
+        places = {e: out if e == "en" else Path(tmp, e) for e in editions}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(editions)) as pool:
+            jobs = {e: pool.submit(build, e, places[e], execute=execute if e == "en" else "off") for e in editions}
+            results = {e: job.result() for e, job in jobs.items()}
+        for edition in editions:
+            if SUBDIR[edition]:
                 target = html / SUBDIR[edition]
                 shutil.rmtree(target, ignore_errors=True)
-                if result.returncode == 0:
-                    shutil.copytree(Path(tmp) / "_build" / "html", target)
+                built = places[edition] / "_build" / "html"
+                if built.is_dir():
+                    shutil.copytree(built, target)
+    return html, results
+
+
+def build_html(editions=EDITIONS) -> int:
+    """``make book``: both editions into the repository's _build/html."""
+    html, results = build_site(ROOT, execute="cache", editions=editions)
+    for edition, result in results.items():
         print(result.stdout[-3000:], result.stderr[-3000:], sep="")
         print(f"{edition} edition: {'built' if result.returncode == 0 else 'FAILED'} -> {html / SUBDIR[edition]}")
-        status = status or result.returncode
-    return status
+    return max(r.returncode for r in results.values())
 
 
 def main(argv: list[str]) -> int:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import pathlib
-import shutil
 import subprocess
 import sys
 
@@ -53,18 +51,10 @@ def built_book(tmp_path_factory) -> tuple[pathlib.Path, subprocess.CompletedProc
     unchanged pages are only reported by a clean build), with notebook
     execution off: the pages show the stored outputs, which nbval compares
     with a fresh run in the same suite. The Chinese edition lands in
-    ``html/zh``, as ``make book`` lays the site out. Returns (``html``, one
+    ``html/zh`` (editions.build_site, as for ``make book``). Returns (``html``, one
     process record whose return code is the worse of the two builds).
     """
-    out = tmp_path_factory.mktemp("book")
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        builds = {e: pool.submit(editions.build, e, out / e) for e in editions.EDITIONS}
-        results = {e: build.result() for e, build in builds.items()}
-    html = out / "en" / "_build" / "html"
-    for edition in editions.EDITIONS:
-        built = out / edition / "_build" / "html"
-        if editions.SUBDIR[edition] and built.is_dir():
-            shutil.copytree(built, html / editions.SUBDIR[edition])
+    html, results = editions.build_site(tmp_path_factory.mktemp("book"))
     record = subprocess.CompletedProcess(
         args=[r.args for r in results.values()],
         returncode=max(r.returncode for r in results.values()),
